@@ -1,0 +1,330 @@
+//! Criteria files: the pinned golden set, the scorers, the gates and the comparison policy.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::digest;
+use crate::error::{self, Error, Location, Result};
+use crate::score::ScorerSpec;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CriteriaFile {
+    version: u64,
+    description: Option<String>,
+    golden: GoldenPin,
+    #[serde(default)]
+    scorers: Vec<Spanned<ScorerSpec>>,
+    #[serde(default)]
+    gates: Vec<Spanned<GateFile>>,
+    #[serde(default)]
+    must_pass: Vec<String>,
+    compare: Option<ComparePolicy>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GoldenPin {
+    pub path: String,
+    pub sha256: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GateFile {
+    metric: String,
+    tag: Option<String>,
+    min: Option<f64>,
+    max: Option<f64>,
+}
+
+/// Candidate-versus-baseline policy, read by `compare`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComparePolicy {
+    #[serde(default = "default_compare_metric")]
+    pub metric: String,
+    #[serde(default = "default_alpha")]
+    pub alpha: f64,
+    pub max_drop: Option<f64>,
+}
+
+fn default_compare_metric() -> String {
+    "pass_rate".into()
+}
+
+fn default_alpha() -> f64 {
+    0.05
+}
+
+/// What a gate measures.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Metric {
+    /// Share of samples on which every scorer passed.
+    PassRate,
+    /// Share of samples on which one scorer passed.
+    ScorerPassRate(String),
+    /// Mean score of one scorer.
+    ScorerMean(String),
+    /// A latency percentile in milliseconds (nearest rank), over successful calls.
+    LatencyPercentile(u8),
+}
+
+impl Metric {
+    pub fn parse(text: &str) -> std::result::Result<Metric, String> {
+        if text == "pass_rate" {
+            return Ok(Metric::PassRate);
+        }
+        if let Some(name) = text.strip_prefix("pass_rate:") {
+            return Ok(Metric::ScorerPassRate(name.to_string()));
+        }
+        if let Some(name) = text.strip_prefix("mean:") {
+            return Ok(Metric::ScorerMean(name.to_string()));
+        }
+        if let Some(p) = text
+            .strip_prefix('p')
+            .and_then(|rest| rest.strip_suffix("_latency_ms"))
+            .and_then(|p| p.parse::<u8>().ok())
+            .filter(|p| (1..=100).contains(p))
+        {
+            return Ok(Metric::LatencyPercentile(p));
+        }
+        Err(format!(
+            "unknown metric {text:?}: use pass_rate, pass_rate:<scorer>, mean:<scorer> or p<N>_latency_ms (e.g. p95_latency_ms)"
+        ))
+    }
+
+    pub fn scorer(&self) -> Option<&str> {
+        match self {
+            Metric::ScorerPassRate(name) | Metric::ScorerMean(name) => Some(name),
+            _ => None,
+        }
+    }
+
+    /// Rates and mean scores live in [0, 1]; a threshold outside it is a typo (95 for 0.95).
+    pub fn is_unit_interval(&self) -> bool {
+        !matches!(self, Metric::LatencyPercentile(_))
+    }
+}
+
+impl std::fmt::Display for Metric {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Metric::PassRate => f.write_str("pass_rate"),
+            Metric::ScorerPassRate(name) => write!(f, "pass_rate:{name}"),
+            Metric::ScorerMean(name) => write!(f, "mean:{name}"),
+            Metric::LatencyPercentile(p) => write!(f, "p{p}_latency_ms"),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Gate {
+    pub metric: Metric,
+    pub tag: Option<String>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    /// Line of the `[[gates]]` table in the criteria file.
+    pub line: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct NamedScorer {
+    pub spec: ScorerSpec,
+    pub line: usize,
+}
+
+#[derive(Debug)]
+pub struct Criteria {
+    pub path: PathBuf,
+    pub version: u64,
+    pub description: Option<String>,
+    /// sha256 of the file's bytes.
+    pub hash: String,
+    pub golden: GoldenPin,
+    pub scorers: Vec<NamedScorer>,
+    pub gates: Vec<Gate>,
+    pub must_pass: Vec<String>,
+    pub compare: Option<ComparePolicy>,
+}
+
+impl Criteria {
+    pub fn load(path: &Path) -> Result<Criteria> {
+        let bytes = std::fs::read(path).map_err(|e| Error::unreadable(path, &e))?;
+        let hash = digest::sha256_id(&bytes);
+        let text = error::text_from_bytes(path, bytes)?;
+        Self::parse(path, &text, hash)
+    }
+
+    fn parse(path: &Path, text: &str, hash: String) -> Result<Criteria> {
+        let file: CriteriaFile = toml::from_str(text).map_err(|e| {
+            let mut err = error::toml_error(path, text, &e);
+            if let Error::Input { message, .. } = &mut err
+                && message.contains("unknown field `must_pass`")
+            {
+                message.push_str(
+                    " (must_pass belongs at the top of the file, before the first [[gates]] table)",
+                );
+            }
+            err
+        })?;
+        let line_at = |span: std::ops::Range<usize>| error::line_of_offset(text, span.start);
+        let at_line = |line: usize| Location::line(path, line);
+
+        if !file.golden.sha256.starts_with("sha256:") || file.golden.sha256.len() != 71 {
+            return Err(Error::input(
+                Location::file(path),
+                format!(
+                    "[golden] sha256 = {:?} is not a sha256 id; run `promptgate golden {}` and paste its first line",
+                    file.golden.sha256, file.golden.path
+                ),
+            ));
+        }
+
+        let mut scorers = Vec::new();
+        for spanned in file.scorers {
+            let line = line_at(spanned.span());
+            let spec = spanned.into_inner();
+            if scorers.iter().any(|s: &NamedScorer| s.spec.name == spec.name) {
+                return Err(Error::input(
+                    at_line(line),
+                    format!(
+                        "two scorers are named {:?}: give each a distinct `name`",
+                        spec.name
+                    ),
+                ));
+            }
+            scorers.push(NamedScorer { spec, line });
+        }
+
+        let mut gates = Vec::new();
+        for spanned in file.gates {
+            let line = line_at(spanned.span());
+            let gate = spanned.into_inner();
+            let metric = Metric::parse(&gate.metric).map_err(|e| Error::input(at_line(line), e))?;
+            if gate.min.is_none() && gate.max.is_none() {
+                return Err(Error::input(
+                    at_line(line),
+                    format!("gate {metric} has neither `min` nor `max`"),
+                ));
+            }
+            for bound in [gate.min, gate.max].into_iter().flatten() {
+                if !bound.is_finite() || (metric.is_unit_interval() && !(0.0..=1.0).contains(&bound))
+                {
+                    return Err(Error::input(
+                        at_line(line),
+                        format!(
+                            "gate {metric}: threshold {bound} is outside 0..=1 (write 95% as 0.95)"
+                        ),
+                    ));
+                }
+            }
+            if let Some(tag) = &gate.tag
+                && tag.trim().is_empty()
+            {
+                return Err(Error::input(at_line(line), "gate `tag` is empty"));
+            }
+            gates.push(Gate {
+                metric,
+                tag: gate.tag,
+                min: gate.min,
+                max: gate.max,
+                line,
+            });
+        }
+        if gates.is_empty() && file.must_pass.is_empty() {
+            return Err(Error::input(
+                Location::file(path),
+                "no [[gates]] and no must_pass: a criteria file must check something",
+            ));
+        }
+        if let Some(policy) = &file.compare {
+            if !(policy.alpha > 0.0 && policy.alpha < 1.0) {
+                return Err(Error::input(
+                    Location::file(path),
+                    format!("[compare] alpha = {} must be between 0 and 1", policy.alpha),
+                ));
+            }
+            Metric::parse(&policy.metric)
+                .map_err(|e| Error::input(Location::file(path), format!("[compare] {e}")))?;
+            if let Some(drop) = policy.max_drop
+                && !(0.0..1.0).contains(&drop)
+            {
+                return Err(Error::input(
+                    Location::file(path),
+                    format!("[compare] max_drop = {drop} must be in 0..1"),
+                ));
+            }
+        }
+
+        Ok(Criteria {
+            path: path.to_path_buf(),
+            version: file.version,
+            description: file.description,
+            hash,
+            golden: file.golden,
+            scorers,
+            gates,
+            must_pass: file.must_pass,
+            compare: file.compare,
+        })
+    }
+
+    /// The golden file the criteria pins, resolved against the criteria file's folder.
+    pub fn golden_path(&self) -> PathBuf {
+        let base = self.path.parent().unwrap_or(Path::new(""));
+        base.join(&self.golden.path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PIN: &str = "[golden]\npath = \"g.jsonl\"\nsha256 = \"sha256:0000000000000000000000000000000000000000000000000000000000000000\"\n";
+
+    fn parse(body: &str) -> Result<Criteria> {
+        let text = format!("version = 1\n{PIN}{body}");
+        Criteria::parse(Path::new("c.toml"), &text, String::new())
+    }
+
+    #[test]
+    fn parses_gates_with_lines() {
+        let c = parse(
+            "[[scorers]]\ntype = \"json_valid\"\n\n[[gates]]\nmetric = \"pass_rate\"\nmin = 0.9\n[[gates]]\nmetric = \"p95_latency_ms\"\ntag = \"x\"\nmax = 2000\n",
+        )
+        .unwrap();
+        assert_eq!(c.gates.len(), 2);
+        assert_eq!(c.gates[0].metric, Metric::PassRate);
+        assert_eq!(c.gates[0].line, 8);
+        assert_eq!(c.gates[1].metric, Metric::LatencyPercentile(95));
+        assert_eq!(c.scorers[0].spec.name, "json_valid");
+    }
+
+    #[test]
+    fn rejects_what_cannot_be_judged() {
+        for (body, needle) in [
+            ("[[gates]]\nmetric = \"accuracy\"\nmin = 1.0\n", "unknown metric \"accuracy\""),
+            ("[[gates]]\nmetric = \"pass_rate\"\n", "neither `min` nor `max`"),
+            ("[[gates]]\nmetric = \"pass_rate\"\nmin = 95\n", "outside 0..=1"),
+            ("", "must check something"),
+            ("[[scorers]]\ntype = \"nope\"\n", "nope"),
+            ("[[gates]]\nmetric = \"pass_rate\"\nmin = 0.5\nmust_pass = [\"a\"]\n", "must_pass belongs at the top"),
+            ("[[scorers]]\ntype = \"json_valid\"\n[[scorers]]\ntype = \"json_valid\"\n[[gates]]\nmetric = \"pass_rate\"\nmin = 1.0\n", "two scorers"),
+        ] {
+            let err = parse(body).unwrap_err().to_string();
+            assert!(err.starts_with("c.toml"), "{err}");
+            assert!(err.contains(needle), "{err} should contain {needle}");
+        }
+    }
+
+    #[test]
+    fn version_is_required() {
+        let err = Criteria::parse(Path::new("c.toml"), PIN, String::new())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("version"), "{err}");
+    }
+}

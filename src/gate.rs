@@ -1,0 +1,403 @@
+//! Aggregates over a run's samples, and the criteria's gates judged on them.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::criteria::{Criteria, Metric};
+use crate::golden::GoldenSet;
+use crate::score::ScorerSet;
+
+/// What judging needs of one (case, repeat): small, so a 100k-case run stays small.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    pub case: usize,
+    pub repeat: u32,
+    pub latency_ms: u64,
+    /// None when the call failed; a failed call passes nothing.
+    pub scores: Option<Vec<SlotScore>>,
+    /// Why it failed, kept only for failing samples.
+    pub failure: Option<Box<Failure>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct SlotScore {
+    pub slot: usize,
+    pub score: f64,
+    pub passed: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub reasons: Vec<String>,
+    pub output: String,
+}
+
+impl Sample {
+    pub fn passed(&self) -> bool {
+        self.scores
+            .as_ref()
+            .is_some_and(|scores| scores.iter().all(|s| s.passed))
+    }
+
+    fn errored(&self) -> bool {
+        self.scores.is_none()
+    }
+
+    /// (score, passed) of one scorer, or None when it does not apply to this case.
+    fn scorer(&self, slot: usize, applies: bool) -> Option<(f64, bool)> {
+        match &self.scores {
+            Some(scores) => scores
+                .iter()
+                .find(|s| s.slot == slot)
+                .map(|s| (s.score, s.passed)),
+            None if applies => Some((0.0, false)),
+            None => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Pass,
+    Fail,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GateResult {
+    pub metric: String,
+    pub tag: Option<String>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    /// None when nothing could be measured (which fails the gate).
+    pub value: Option<f64>,
+    pub passed: bool,
+    /// How many samples the value was measured on.
+    pub samples: usize,
+    /// The `[[gates]]` table's line in the criteria file.
+    pub line: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MustPassResult {
+    pub id: String,
+    pub passed: bool,
+    pub line: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Summary {
+    pub samples: usize,
+    pub passed: usize,
+    pub failed: usize,
+    pub errors: usize,
+    pub pass_rate: f64,
+    pub p50_latency_ms: Option<u64>,
+    pub p95_latency_ms: Option<u64>,
+    pub max_latency_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScorerAggregate {
+    pub name: String,
+    pub samples: usize,
+    pub mean: f64,
+    pub pass_rate: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TagAggregate {
+    pub tag: String,
+    pub cases: usize,
+    pub samples: usize,
+    pub pass_rate: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FailingCase {
+    pub id: String,
+    pub repeat: u32,
+    pub line: usize,
+    pub tags: Vec<String>,
+    pub must_pass: bool,
+    pub reasons: Vec<String>,
+    pub output: String,
+}
+
+/// Everything judged from one run's samples.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Judgement {
+    pub verdict: Verdict,
+    pub gates: Vec<GateResult>,
+    pub must_pass: Vec<MustPassResult>,
+    pub summary: Summary,
+    pub scorers: Vec<ScorerAggregate>,
+    pub tags: Vec<TagAggregate>,
+    pub failing_cases: Vec<FailingCase>,
+}
+
+/// Nearest-rank percentile of sorted values.
+pub fn percentile(sorted: &[u64], p: u8) -> Option<u64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = ((p as f64 / 100.0) * sorted.len() as f64).ceil() as usize;
+    Some(sorted[rank.clamp(1, sorted.len()) - 1])
+}
+
+struct Judge<'a> {
+    golden: &'a GoldenSet,
+    scorers: &'a ScorerSet,
+    samples: &'a [Sample],
+}
+
+impl Judge<'_> {
+    fn in_slice<'s>(&'s self, tag: Option<&'s str>) -> impl Iterator<Item = &'s Sample> + 's {
+        self.samples
+            .iter()
+            .filter(move |s| tag.is_none_or(|t| self.golden.cases[s.case].has_tag(t)))
+    }
+
+    fn applies(&self, sample: &Sample, slot: usize) -> bool {
+        self.scorers.slots_for_case(sample.case).any(|s| s == slot)
+    }
+
+    /// The metric's value on a slice, and how many samples it was measured on.
+    fn measure(&self, metric: &Metric, tag: Option<&str>) -> (Option<f64>, usize) {
+        match metric {
+            Metric::PassRate => {
+                let (n, passed) = self
+                    .in_slice(tag)
+                    .fold((0, 0), |(n, p), s| (n + 1, p + s.passed() as usize));
+                (ratio(passed as f64, n), n)
+            }
+            Metric::ScorerPassRate(name) | Metric::ScorerMean(name) => {
+                let slot = self.scorers.slot(name).expect("gate scorers are checked in the plan");
+                let mut n = 0;
+                let mut sum = 0.0;
+                for sample in self.in_slice(tag) {
+                    if let Some((score, passed)) = sample.scorer(slot, self.applies(sample, slot)) {
+                        n += 1;
+                        sum += if matches!(metric, Metric::ScorerMean(_)) {
+                            score
+                        } else {
+                            passed as u8 as f64
+                        };
+                    }
+                }
+                (ratio(sum, n), n)
+            }
+            Metric::LatencyPercentile(p) => {
+                let mut latencies: Vec<u64> = self
+                    .in_slice(tag)
+                    .filter(|s| !s.errored())
+                    .map(|s| s.latency_ms)
+                    .collect();
+                latencies.sort_unstable();
+                (percentile(&latencies, *p).map(|v| v as f64), latencies.len())
+            }
+        }
+    }
+}
+
+fn ratio(numerator: f64, denominator: usize) -> Option<f64> {
+    (denominator > 0).then(|| numerator / denominator as f64)
+}
+
+/// Judges `samples` (one per (case, repeat)) against the criteria.
+pub fn judge(
+    criteria: &Criteria,
+    golden: &GoldenSet,
+    scorers: &ScorerSet,
+    samples: &[Sample],
+) -> Judgement {
+    let judge = Judge {
+        golden,
+        scorers,
+        samples,
+    };
+    let gates: Vec<GateResult> = criteria
+        .gates
+        .iter()
+        .map(|gate| {
+            let (value, n) = judge.measure(&gate.metric, gate.tag.as_deref());
+            let passed = value.is_some_and(|v| {
+                gate.min.is_none_or(|min| v >= min) && gate.max.is_none_or(|max| v <= max)
+            });
+            GateResult {
+                metric: gate.metric.to_string(),
+                tag: gate.tag.clone(),
+                min: gate.min,
+                max: gate.max,
+                value,
+                passed,
+                samples: n,
+                line: gate.line,
+            }
+        })
+        .collect();
+
+    let index: HashMap<&str, usize> = golden
+        .cases
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.id.as_str(), i))
+        .collect();
+    let must_pass: Vec<MustPassResult> = criteria
+        .must_pass
+        .iter()
+        .map(|id| {
+            let case = index[id.as_str()];
+            let mut own = samples.iter().filter(|s| s.case == case).peekable();
+            // A case with no sample was not measured: that is a failure, never a pass.
+            let passed = own.peek().is_some() && own.all(Sample::passed);
+            MustPassResult {
+                id: id.clone(),
+                passed,
+                line: golden.cases[case].line,
+            }
+        })
+        .collect();
+
+    let complete = samples.len() == golden.cases.len() * max_repeat(samples);
+    let verdict = if complete
+        && !samples.is_empty()
+        && gates.iter().all(|g| g.passed)
+        && must_pass.iter().all(|m| m.passed)
+    {
+        Verdict::Pass
+    } else {
+        Verdict::Fail
+    };
+
+    Judgement {
+        verdict,
+        summary: summarize(samples),
+        scorers: scorer_aggregates(&judge),
+        tags: tag_aggregates(&judge),
+        failing_cases: failing_cases(golden, criteria, samples),
+        gates,
+        must_pass,
+    }
+}
+
+fn max_repeat(samples: &[Sample]) -> usize {
+    samples.iter().map(|s| s.repeat as usize + 1).max().unwrap_or(0)
+}
+
+fn summarize(samples: &[Sample]) -> Summary {
+    let passed = samples.iter().filter(|s| s.passed()).count();
+    let errors = samples.iter().filter(|s| s.errored()).count();
+    let mut latencies: Vec<u64> = samples
+        .iter()
+        .filter(|s| !s.errored())
+        .map(|s| s.latency_ms)
+        .collect();
+    latencies.sort_unstable();
+    Summary {
+        samples: samples.len(),
+        passed,
+        failed: samples.len() - passed,
+        errors,
+        pass_rate: ratio(passed as f64, samples.len()).unwrap_or(0.0),
+        p50_latency_ms: percentile(&latencies, 50),
+        p95_latency_ms: percentile(&latencies, 95),
+        max_latency_ms: latencies.last().copied(),
+    }
+}
+
+fn scorer_aggregates(judge: &Judge<'_>) -> Vec<ScorerAggregate> {
+    let mut sums = vec![(0usize, 0.0f64, 0usize); judge.scorers.names.len()];
+    for sample in judge.samples {
+        match &sample.scores {
+            Some(scores) => {
+                for s in scores {
+                    let entry = &mut sums[s.slot];
+                    entry.0 += 1;
+                    entry.1 += s.score;
+                    entry.2 += s.passed as usize;
+                }
+            }
+            None => {
+                for slot in judge.scorers.slots_for_case(sample.case) {
+                    sums[slot].0 += 1;
+                }
+            }
+        }
+    }
+    judge
+        .scorers
+        .names
+        .iter()
+        .zip(sums)
+        .map(|(name, (n, sum, passed))| ScorerAggregate {
+            name: name.clone(),
+            samples: n,
+            mean: ratio(sum, n).unwrap_or(0.0),
+            pass_rate: ratio(passed as f64, n).unwrap_or(0.0),
+        })
+        .collect()
+}
+
+fn tag_aggregates(judge: &Judge<'_>) -> Vec<TagAggregate> {
+    judge
+        .golden
+        .tags()
+        .into_iter()
+        .map(|tag| {
+            let cases = judge.golden.cases.iter().filter(|c| c.has_tag(&tag)).count();
+            let (n, passed) = judge
+                .in_slice(Some(&tag))
+                .fold((0, 0), |(n, p), s| (n + 1, p + s.passed() as usize));
+            TagAggregate {
+                tag,
+                cases,
+                samples: n,
+                pass_rate: ratio(passed as f64, n).unwrap_or(0.0),
+            }
+        })
+        .collect()
+}
+
+fn failing_cases(golden: &GoldenSet, criteria: &Criteria, samples: &[Sample]) -> Vec<FailingCase> {
+    let mut failing: Vec<FailingCase> = samples
+        .iter()
+        .filter(|s| !s.passed())
+        .map(|s| {
+            let case = &golden.cases[s.case];
+            let (reasons, output) = match &s.failure {
+                Some(f) => (f.reasons.clone(), f.output.clone()),
+                None => (vec!["failed".into()], String::new()),
+            };
+            FailingCase {
+                id: case.id.clone(),
+                repeat: s.repeat,
+                line: case.line,
+                tags: case.tags.clone(),
+                must_pass: criteria.must_pass.contains(&case.id),
+                reasons,
+                output,
+            }
+        })
+        .collect();
+    // Must-pass cases first, then golden order: the reader sees the blocking ones at once.
+    failing.sort_by_key(|f| (!f.must_pass, f.line, f.repeat));
+    failing
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percentile;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let v: Vec<u64> = (1..=100).collect();
+        assert_eq!(percentile(&v, 50), Some(50));
+        assert_eq!(percentile(&v, 95), Some(95));
+        assert_eq!(percentile(&v, 100), Some(100));
+        assert_eq!(percentile(&[7], 95), Some(7));
+        assert_eq!(percentile(&[], 50), None);
+        assert_eq!(percentile(&[1, 2, 3, 4], 50), Some(2));
+    }
+}

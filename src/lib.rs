@@ -1,0 +1,24 @@
+//! promptgate: gate prompt changes like code.
+//!
+//! A prompt version (content hash of model settings + messages) runs over a frozen golden
+//! set through a backend; scorers judge each output; the criteria's gates judge the run;
+//! the exit code blocks promotion.
+
+pub mod app;
+pub mod backend;
+pub mod cli;
+pub mod criteria;
+pub mod digest;
+pub mod error;
+pub mod exit;
+pub mod gate;
+pub mod golden;
+pub mod plan;
+pub mod project;
+pub mod prompt;
+pub mod report;
+pub mod run;
+pub mod score;
+pub mod template;
+
+pub use error::{Error, Result};

@@ -1,0 +1,242 @@
+//! Flags + promptgate.toml + file contents, resolved and validated once into a `RunPlan`.
+//! Nothing downstream re-reads flags or files; every input error surfaces here, before
+//! any call is made.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::backend::Backend;
+use crate::backend::mock::MockBackend;
+use crate::cli::{BackendKind, RunArgs};
+use crate::criteria::Criteria;
+use crate::error::{Error, Location, Result};
+use crate::golden::GoldenSet;
+use crate::project::Project;
+use crate::prompt::Prompt;
+use crate::score::{ScorerSet, Scorer};
+
+pub const DEFAULT_CONCURRENCY: usize = 8;
+pub const DEFAULT_OUT: &str = ".promptgate/runs";
+
+/// The backend as the manifest records it: never a key.
+#[derive(Debug, Clone)]
+pub struct BackendInfo {
+    pub kind: String,
+    pub model: String,
+    pub endpoint: Option<String>,
+    pub mock_rules: Option<String>,
+    pub mock_latency_ms: Option<u64>,
+}
+
+pub struct RunPlan {
+    pub project: Project,
+    pub prompt: Prompt,
+    pub golden: GoldenSet,
+    pub criteria: Criteria,
+    pub scorers: ScorerSet,
+    pub backend: Backend,
+    pub backend_info: BackendInfo,
+    pub concurrency: usize,
+    pub repeat: u32,
+    pub out_dir: PathBuf,
+    pub show_progress: bool,
+}
+
+impl RunPlan {
+    pub fn build(args: &RunArgs, cwd: &Path) -> Result<RunPlan> {
+        let project = Project::discover(cwd)?;
+        let concurrency = match (args.concurrency, project.config.run.concurrency) {
+            (Some(0), _) => return Err(Error::usage("--concurrency must be at least 1")),
+            (Some(n), _) => n,
+            (None, Some(0)) => {
+                return Err(project.config_error("[run] concurrency must be at least 1"));
+            }
+            (None, Some(n)) => n,
+            (None, None) => DEFAULT_CONCURRENCY,
+        };
+        if args.repeat == 0 {
+            return Err(Error::usage("--repeat must be at least 1"));
+        }
+        let out_dir = match (&args.out, &project.config.run.out) {
+            (Some(out), _) => cwd.join(out),
+            (None, Some(out)) => project.resolve(out),
+            (None, None) => project.root.join(DEFAULT_OUT),
+        };
+
+        let prompt = Prompt::load(&args.prompt)?;
+        let criteria = Criteria::load(&args.criteria)?;
+        let golden_path = criteria.golden_path();
+        let golden = GoldenSet::load(&golden_path)?;
+        if golden.hash != criteria.golden.sha256 {
+            return Err(Error::input(
+                Location::file(&golden_path),
+                format!(
+                    "golden set hash {} does not match the {} pinned by {}: the golden set \
+                     changed since the criteria were written. If the change is intended, \
+                     update [golden] sha256 in {} (and its version)",
+                    golden.hash,
+                    criteria.golden.sha256,
+                    criteria.path.display(),
+                    criteria.path.display()
+                ),
+            ));
+        }
+        let scorers = compile_scorers(&criteria, &golden)?;
+        check_gates(&criteria, &golden, &scorers)?;
+        check_variables(&prompt, &golden)?;
+
+        let (backend, backend_info) = build_backend(args, &project, &prompt)?;
+        Ok(RunPlan {
+            project,
+            prompt,
+            golden,
+            criteria,
+            scorers,
+            backend,
+            backend_info,
+            concurrency,
+            repeat: args.repeat,
+            out_dir,
+            show_progress: !args.no_progress,
+        })
+    }
+
+    pub fn total_calls(&self) -> usize {
+        self.golden.cases.len() * self.repeat as usize
+    }
+}
+
+fn compile_scorers(criteria: &Criteria, golden: &GoldenSet) -> Result<ScorerSet> {
+    let mut global = Vec::new();
+    for named in &criteria.scorers {
+        let scorer = Scorer::compile(&named.spec).map_err(|e| {
+            Error::input(
+                Location::line(&criteria.path, named.line),
+                format!("scorer {:?}: {e}", named.spec.name),
+            )
+        })?;
+        global.push(scorer);
+    }
+    let mut set = ScorerSet::new(global, golden.cases.len());
+    for (index, case) in golden.cases.iter().enumerate() {
+        let at = || Location::line(&golden.path, case.line);
+        for spec in &case.asserts {
+            let scorer = Scorer::compile(spec)
+                .map_err(|e| Error::input(at(), format!("case {:?}: assert {:?}: {e}", case.id, spec.name)))?;
+            set.add_case_scorer(index, scorer)
+                .map_err(|e| Error::input(at(), format!("case {:?}: {e}", case.id)))?;
+        }
+        for scorer in set.for_case(index) {
+            scorer
+                .check_case(case)
+                .map_err(|e| Error::input(at(), format!("case {:?}: {e}", case.id)))?;
+        }
+    }
+    if set.is_empty() {
+        return Err(Error::input(
+            Location::file(&criteria.path),
+            "no scorers: add [[scorers]] (or `assert` lists to the golden cases); \
+             without them every output would pass",
+        ));
+    }
+    Ok(set)
+}
+
+fn check_gates(criteria: &Criteria, golden: &GoldenSet, scorers: &ScorerSet) -> Result<()> {
+    let tags: HashSet<&str> = golden
+        .cases
+        .iter()
+        .flat_map(|c| c.tags.iter().map(String::as_str))
+        .collect();
+    for gate in &criteria.gates {
+        let at = || Location::line(&criteria.path, gate.line);
+        if let Some(name) = gate.metric.scorer()
+            && scorers.slot(name).is_none()
+        {
+            return Err(Error::input(
+                at(),
+                format!(
+                    "gate {}: no scorer is named {name:?} (scorers: {})",
+                    gate.metric,
+                    scorers.names.join(", ")
+                ),
+            ));
+        }
+        if let Some(tag) = &gate.tag
+            && !tags.contains(tag.as_str())
+        {
+            return Err(Error::input(
+                at(),
+                format!(
+                    "gate {} [{tag}]: no case in {} has the tag {tag:?}",
+                    gate.metric,
+                    golden.path.display()
+                ),
+            ));
+        }
+    }
+    for id in &criteria.must_pass {
+        if !golden.cases.iter().any(|c| &c.id == id) {
+            return Err(Error::input(
+                Location::file(&criteria.path),
+                format!(
+                    "must_pass names case {id:?}, which is not in {}",
+                    golden.path.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_variables(prompt: &Prompt, golden: &GoldenSet) -> Result<()> {
+    let needed = prompt.variables();
+    for case in &golden.cases {
+        if let Some(missing) = needed.iter().find(|v| !case.vars.contains_key(v.as_str())) {
+            return Err(Error::input(
+                Location::line(&golden.path, case.line),
+                format!(
+                    "case {:?} has no variable {missing:?}, which {} uses; add it to the case's vars",
+                    case.id,
+                    prompt.path.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn build_backend(args: &RunArgs, project: &Project, prompt: &Prompt) -> Result<(Backend, BackendInfo)> {
+    let kind = match (args.backend, project.config.backend.kind.as_deref()) {
+        (Some(kind), _) => kind,
+        (None, None | Some("mock")) => BackendKind::Mock,
+        (None, Some(other)) => {
+            return Err(project.config_error(format!(
+                "[backend] kind = {other:?} is not a backend this build has (available: mock)"
+            )));
+        }
+    };
+    match kind {
+        BackendKind::Mock => {
+            let latency = Duration::from_millis(args.mock_latency_ms);
+            let rules = match (&args.mock_rules, &project.config.backend.mock_rules) {
+                (Some(path), _) => Some(path.clone()),
+                (None, Some(path)) => Some(project.resolve(path)),
+                (None, None) => None,
+            };
+            let mock = match &rules {
+                Some(path) => MockBackend::from_rules_file(path, latency)?,
+                None => MockBackend::echo(latency),
+            };
+            let info = BackendInfo {
+                kind: "mock".into(),
+                model: prompt.model.name.clone(),
+                endpoint: None,
+                mock_rules: rules.as_deref().map(|p| project.relative(p)),
+                mock_latency_ms: Some(args.mock_latency_ms),
+            };
+            Ok((Backend::Mock(mock), info))
+        }
+    }
+}

@@ -1,0 +1,288 @@
+//! The runner: schedules calls with bounded concurrency and fans each finished call out to
+//! its consumers (the calls.jsonl writer, the progress display, the tally the verdict is
+//! judged on). It never prints results itself; reporters render the outcome.
+
+pub mod calls;
+pub mod manifest;
+mod progress;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use crate::backend::Request;
+use crate::digest;
+use crate::error::{Error, Location, Result};
+use crate::gate::{self, Failure, Sample, SlotScore};
+use crate::plan::RunPlan;
+use crate::report::Report;
+use crate::score::{Observation, snippet};
+use calls::{CallLog, CallRecord, LineContext};
+use manifest::{Identity, Manifest, Status};
+use progress::Progress;
+
+/// How long in-flight calls may finish after Ctrl-C before they are abandoned.
+const INTERRUPT_GRACE: Duration = Duration::from_secs(5);
+/// Characters of a failing output kept for reports.
+const FAILING_OUTPUT_CHARS: usize = 300;
+
+pub struct RunOutcome {
+    pub run_id: String,
+    pub run_dir: PathBuf,
+    pub report: Report,
+}
+
+/// A fresh, unique run directory: time to the millisecond plus a random suffix, created
+/// with `create_dir` so two runs can never share one.
+fn create_run_dir(out: &Path) -> Result<(String, PathBuf)> {
+    std::fs::create_dir_all(out).map_err(|e| Error::write_failed(out, &e))?;
+    loop {
+        let stamp: String = humantime::format_rfc3339_millis(SystemTime::now())
+            .to_string()
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect();
+        let run_id = format!("{stamp}-{:06x}", fastrand::u32(..0x100_0000));
+        let dir = out.join(&run_id);
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok((run_id, dir)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(Error::write_failed(&dir, &e)),
+        }
+    }
+}
+
+fn now_rfc3339() -> String {
+    humantime::format_rfc3339_millis(SystemTime::now()).to_string()
+}
+
+/// Renders, calls and scores one (case, repeat).
+async fn call_one(plan: &RunPlan, case_index: usize, repeat: u32) -> Result<CallRecord> {
+    let case = &plan.golden.cases[case_index];
+    let vars = crate::template::context(&case.vars);
+    let messages = plan.prompt.render(&vars).map_err(|e| {
+        Error::input(
+            Location::line(&plan.golden.path, case.line),
+            format!("case {:?}: {}: {e}", case.id, plan.prompt.path.display()),
+        )
+    })?;
+    let request = Request {
+        model: &plan.prompt.model,
+        messages: &messages,
+        vars: &case.vars,
+        case_id: &case.id,
+        repeat,
+    };
+    let started = Instant::now();
+    let response = plan.backend.complete(&request).await?;
+    let latency_ms = started.elapsed().as_millis() as u64;
+    let scores = plan.scorers.score(
+        case_index,
+        &Observation {
+            output: &response.output,
+            latency_ms,
+            case,
+        },
+    );
+    Ok(CallRecord {
+        case_index,
+        repeat,
+        finished_at: SystemTime::now(),
+        model: response.model,
+        response_hash: Some(digest::sha256_id(response.output.as_bytes())),
+        output: response.output,
+        latency_ms,
+        tokens_in: response.tokens_in,
+        tokens_out: response.tokens_out,
+        attempts: 1,
+        cached: false,
+        error: None,
+        scores,
+    })
+}
+
+async fn worker(
+    plan: Arc<RunPlan>,
+    next: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+    results: mpsc::Sender<Result<CallRecord>>,
+) {
+    let total = plan.total_calls();
+    let repeat = plan.repeat as usize;
+    while !stop.load(Ordering::Relaxed) {
+        let index = next.fetch_add(1, Ordering::Relaxed);
+        if index >= total {
+            break;
+        }
+        let result = call_one(&plan, index / repeat, (index % repeat) as u32).await;
+        if results.send(result).await.is_err() {
+            break;
+        }
+    }
+}
+
+/// Turns a finished call into what judging keeps of it.
+fn sample_of(plan: &RunPlan, record: &CallRecord) -> Sample {
+    let scores = record.error.is_none().then(|| {
+        record
+            .scores
+            .iter()
+            .map(|(slot, s)| SlotScore {
+                slot: *slot,
+                score: s.score,
+                passed: s.passed,
+            })
+            .collect::<Vec<_>>()
+    });
+    let mut sample = Sample {
+        case: record.case_index,
+        repeat: record.repeat,
+        latency_ms: record.latency_ms,
+        scores,
+        failure: None,
+    };
+    if !sample.passed() {
+        let reasons = match &record.error {
+            Some(error) => vec![format!("call failed: {error}")],
+            None => record
+                .scores
+                .iter()
+                .filter(|(_, s)| !s.passed)
+                .map(|(slot, s)| format!("{}: {}", plan.scorers.names[*slot], s.reason))
+                .collect(),
+        };
+        sample.failure = Some(Box::new(Failure {
+            reasons,
+            output: snippet(&record.output, FAILING_OUTPUT_CHARS),
+        }));
+    }
+    sample
+}
+
+/// Runs the plan to the end and writes the run directory: manifest.json, calls.jsonl
+/// (line by line, as calls finish) and report.json.
+pub async fn execute(plan: Arc<RunPlan>) -> Result<RunOutcome> {
+    let (run_id, run_dir) = create_run_dir(&plan.out_dir)?;
+    let identity = Identity::of(&plan);
+    let total = plan.total_calls();
+    let mut manifest = Manifest {
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        run_id: run_id.clone(),
+        status: Status::Running,
+        started_at: now_rfc3339(),
+        finished_at: None,
+        identity: identity.clone(),
+        concurrency: plan.concurrency,
+        repeats: plan.repeat,
+        shard: None,
+        calls_total: total,
+        calls_done: 0,
+        verdict: None,
+    };
+    manifest.write(&run_dir)?;
+    let mut log = CallLog::create(&run_dir)?;
+
+    let next = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let (tx, mut rx) = mpsc::channel(plan.concurrency.max(64) * 4);
+    let mut workers = JoinSet::new();
+    for _ in 0..plan.concurrency.min(total) {
+        workers.spawn(worker(plan.clone(), next.clone(), stop.clone(), tx.clone()));
+    }
+    drop(tx);
+
+    let case_id = |i: usize| plan.golden.cases[i].id.as_str();
+    let ctx = LineContext {
+        run_id: &run_id,
+        prompt_id: &plan.prompt.id,
+        prompt_version: &plan.prompt.version,
+        scorer_names: &plan.scorers.names,
+        case_ids: &case_id,
+    };
+    let mut progress = Progress::new(plan.show_progress, total);
+    let mut samples: Vec<Sample> = Vec::with_capacity(total);
+    let mut failing = 0;
+    let mut fatal: Option<Error> = None;
+    let mut interrupted_at: Option<Instant> = None;
+    let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+
+    loop {
+        tokio::select! {
+            message = rx.recv() => match message {
+                None => break,
+                Some(Ok(record)) => {
+                    let written = log.append(&ctx, &record).and_then(|()| {
+                        if rx.is_empty() { log.flush() } else { Ok(()) }
+                    });
+                    if let Err(e) = written {
+                        stop.store(true, Ordering::Relaxed);
+                        fatal.get_or_insert(e);
+                        continue;
+                    }
+                    let sample = sample_of(&plan, &record);
+                    failing += !sample.passed() as usize;
+                    samples.push(sample);
+                    progress.call_finished(failing);
+                }
+                Some(Err(e)) => {
+                    stop.store(true, Ordering::Relaxed);
+                    fatal.get_or_insert(e);
+                }
+            },
+            _ = &mut ctrl_c, if interrupted_at.is_none() => {
+                stop.store(true, Ordering::Relaxed);
+                interrupted_at = Some(Instant::now());
+                progress.finish();
+                eprintln!("promptgate: interrupted; waiting up to {}s for calls in flight", INTERRUPT_GRACE.as_secs());
+            }
+            _ = ticker.tick() => {
+                progress.tick();
+                if interrupted_at.is_some_and(|at| at.elapsed() >= INTERRUPT_GRACE) {
+                    workers.abort_all();
+                    break;
+                }
+            }
+        }
+    }
+    progress.finish();
+    let flushed = log.flush();
+    manifest.calls_done = samples.len();
+    manifest.finished_at = Some(now_rfc3339());
+
+    if let Some(error) = fatal.or(flushed.err()) {
+        manifest.status = Status::Failed;
+        // The original error is what the user must act on; a failure to record it is secondary.
+        let _ = manifest.write(&run_dir);
+        return Err(error);
+    }
+    if interrupted_at.is_some() {
+        manifest.status = Status::Interrupted;
+        manifest.write(&run_dir)?;
+        return Err(Error::Interrupted(format!(
+            "{} of {total} calls finished; they are in {}",
+            samples.len(),
+            run_dir.join(calls::FILE_NAME).display()
+        )));
+    }
+
+    // Workers finish in any order; judge and report in golden order.
+    samples.sort_unstable_by_key(|s| (s.case, s.repeat));
+    let judgement = gate::judge(&plan.criteria, &plan.golden, &plan.scorers, &samples);
+    let report = Report::new(&run_id, identity, plan.repeat, judgement);
+    report.write_json(&run_dir.join(crate::report::JSON_FILE_NAME))?;
+
+    manifest.status = Status::Completed;
+    manifest.verdict = Some(report.verdict_word().to_string());
+    manifest.write(&run_dir)?;
+    Ok(RunOutcome {
+        run_id,
+        run_dir,
+        report,
+    })
+}

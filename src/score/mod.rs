@@ -1,0 +1,355 @@
+//! Scorers: each turns one output into a score in [0, 1], pass/fail and a one-line reason.
+//!
+//! A scorer is declared in the criteria (`[[scorers]]`) or in a case's own `assert` list,
+//! and compiled once (regexes, lower-cased needles) before the run starts.
+
+mod json;
+mod numeric;
+mod set;
+mod text;
+
+pub use set::ScorerSet;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::golden::Case;
+
+/// How a list of values combines in `contains` / `not_contains`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    #[default]
+    Any,
+    All,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_similarity_min() -> f64 {
+    0.8
+}
+
+/// A scorer as written in a criteria file or a case's `assert` list.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ScorerKind {
+    /// The output equals `value` (or the case's `expected`).
+    Exact {
+        value: Option<String>,
+        #[serde(default)]
+        case_insensitive: bool,
+        #[serde(default = "yes")]
+        trim: bool,
+    },
+    /// The output contains any (or all) of `values` (or the case's `expected`).
+    Contains {
+        values: Option<Vec<String>>,
+        #[serde(default)]
+        mode: Mode,
+        #[serde(default)]
+        case_insensitive: bool,
+    },
+    /// The output contains none of `values` (with `mode = "all"`: not all of them).
+    NotContains {
+        values: Vec<String>,
+        #[serde(default)]
+        mode: Mode,
+        #[serde(default)]
+        case_insensitive: bool,
+    },
+    /// The regex matches somewhere in the output.
+    Regex {
+        pattern: String,
+        #[serde(default)]
+        case_insensitive: bool,
+    },
+    /// The output parses as JSON.
+    JsonValid {},
+    /// The output parses as JSON and the value at a JSON pointer equals `value` (or `expected`).
+    JsonField {
+        pointer: String,
+        value: Option<Value>,
+    },
+    /// A number read from the output is within tolerance of the case's `expected` number.
+    Numeric {
+        #[serde(default)]
+        abs_tol: f64,
+        #[serde(default)]
+        rel_tol: f64,
+    },
+    /// Normalized Levenshtein similarity to the case's `expected`; passes at `min`.
+    Similarity {
+        #[serde(default = "default_similarity_min")]
+        min: f64,
+        #[serde(default)]
+        case_insensitive: bool,
+    },
+    /// Output length in characters within `min`..=`max`.
+    Length { min: Option<usize>, max: Option<usize> },
+    /// The call's latency is at most `max_ms`.
+    Latency { max_ms: u64 },
+}
+
+impl ScorerKind {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            ScorerKind::Exact { .. } => "exact",
+            ScorerKind::Contains { .. } => "contains",
+            ScorerKind::NotContains { .. } => "not_contains",
+            ScorerKind::Regex { .. } => "regex",
+            ScorerKind::JsonValid {} => "json_valid",
+            ScorerKind::JsonField { .. } => "json_field",
+            ScorerKind::Numeric { .. } => "numeric",
+            ScorerKind::Similarity { .. } => "similarity",
+            ScorerKind::Length { .. } => "length",
+            ScorerKind::Latency { .. } => "latency",
+        }
+    }
+
+    /// True when the scorer compares against the case's `expected` value.
+    pub fn needs_expected(&self) -> bool {
+        match self {
+            ScorerKind::Exact { value, .. } => value.is_none(),
+            ScorerKind::Contains { values, .. } => values.is_none(),
+            ScorerKind::JsonField { value, .. } => value.is_none(),
+            ScorerKind::Numeric { .. } | ScorerKind::Similarity { .. } => true,
+            _ => false,
+        }
+    }
+}
+
+/// A named scorer declaration. `name` defaults to the type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScorerSpec {
+    pub name: String,
+    pub kind: ScorerKind,
+}
+
+impl<'de> Deserialize<'de> for ScorerSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        // `name` is shared by every type; serde cannot flatten it next to an internally
+        // tagged enum that denies unknown fields, so it is taken off first.
+        let mut value = Value::deserialize(deserializer)?;
+        let table = value
+            .as_object_mut()
+            .ok_or_else(|| D::Error::custom("a scorer must be a table with a `type`"))?;
+        let name = match table.remove("name") {
+            None => None,
+            Some(Value::String(name)) if !name.trim().is_empty() => Some(name),
+            Some(_) => return Err(D::Error::custom("scorer `name` must be a non-empty string")),
+        };
+        if !table.contains_key("type") {
+            return Err(D::Error::custom(
+                "scorer has no `type` (exact, contains, not_contains, regex, json_valid, \
+                 json_field, numeric, similarity, length, latency)",
+            ));
+        }
+        let kind: ScorerKind = serde_json::from_value(value).map_err(D::Error::custom)?;
+        Ok(ScorerSpec {
+            name: name.unwrap_or_else(|| kind.type_name().to_string()),
+            kind,
+        })
+    }
+}
+
+impl Serialize for ScorerSpec {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut value = serde_json::to_value(&self.kind).map_err(serde::ser::Error::custom)?;
+        if let Some(table) = value.as_object_mut() {
+            table.insert("name".into(), Value::String(self.name.clone()));
+        }
+        value.serialize(serializer)
+    }
+}
+
+/// One scorer's judgement of one output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Score {
+    pub score: f64,
+    pub passed: bool,
+    pub reason: String,
+}
+
+impl Score {
+    fn pass(reason: impl Into<String>) -> Score {
+        Score {
+            score: 1.0,
+            passed: true,
+            reason: reason.into(),
+        }
+    }
+
+    fn fail(reason: impl Into<String>) -> Score {
+        Score {
+            score: 0.0,
+            passed: false,
+            reason: reason.into(),
+        }
+    }
+
+    fn graded(score: f64, passed: bool, reason: impl Into<String>) -> Score {
+        Score {
+            score: score.clamp(0.0, 1.0),
+            passed,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// What a scorer sees of one call.
+pub struct Observation<'a> {
+    pub output: &'a str,
+    pub latency_ms: u64,
+    pub case: &'a Case,
+}
+
+/// A scorer ready to run: its checks compiled once.
+#[derive(Debug)]
+pub struct Scorer {
+    pub name: String,
+    pub spec: ScorerKind,
+    check: Check,
+}
+
+#[derive(Debug)]
+enum Check {
+    Text(text::TextCheck),
+    Json(json::JsonCheck),
+    Numeric(numeric::NumericCheck),
+    Latency { max_ms: u64 },
+}
+
+impl Scorer {
+    /// Compiles a declaration; the error says what is wrong with it in one line.
+    pub fn compile(spec: &ScorerSpec) -> Result<Scorer, String> {
+        let check = match &spec.kind {
+            ScorerKind::JsonValid {} | ScorerKind::JsonField { .. } => {
+                Check::Json(json::JsonCheck::compile(&spec.kind)?)
+            }
+            ScorerKind::Numeric { abs_tol, rel_tol } => {
+                Check::Numeric(numeric::NumericCheck::compile(*abs_tol, *rel_tol)?)
+            }
+            ScorerKind::Latency { max_ms } => Check::Latency { max_ms: *max_ms },
+            other => Check::Text(text::TextCheck::compile(other)?),
+        };
+        Ok(Scorer {
+            name: spec.name.clone(),
+            spec: spec.kind.clone(),
+            check,
+        })
+    }
+
+    /// Checks that `case` carries what this scorer needs, before any call is made.
+    pub fn check_case(&self, case: &Case) -> Result<(), String> {
+        if self.spec.needs_expected() && case.expected.is_none() {
+            return Err(format!(
+                "scorer {:?} ({}) compares with `expected`, but the case has none",
+                self.name,
+                self.spec.type_name()
+            ));
+        }
+        if let Check::Numeric(_) = &self.check {
+            numeric::expected_number(case.expected.as_ref()).map_err(|e| {
+                format!("scorer {:?} (numeric): {e}", self.name)
+            })?;
+        }
+        Ok(())
+    }
+
+    pub fn score(&self, obs: &Observation<'_>) -> Score {
+        match &self.check {
+            Check::Text(check) => check.score(obs),
+            Check::Json(check) => check.score(obs),
+            Check::Numeric(check) => check.score(obs),
+            Check::Latency { max_ms } => {
+                if obs.latency_ms <= *max_ms {
+                    Score::pass(format!("latency {} ms <= {max_ms} ms", obs.latency_ms))
+                } else {
+                    Score::fail(format!("latency {} ms > {max_ms} ms", obs.latency_ms))
+                }
+            }
+        }
+    }
+}
+
+/// The case's `expected` as text: strings as they are, anything else as JSON.
+pub fn expected_text(case: &Case) -> String {
+    match &case.expected {
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+        None => String::new(),
+    }
+}
+
+/// Shortens text for a one-line reason.
+pub fn snippet(text: &str, max_chars: usize) -> String {
+    let flat: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let mut chars = flat.chars();
+    let head: String = chars.by_ref().take(max_chars).collect();
+    if chars.next().is_some() {
+        format!("{head}…")
+    } else {
+        head
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::golden::Case;
+
+    pub fn case(expected: Option<Value>) -> Case {
+        Case {
+            id: "c1".into(),
+            line: 1,
+            vars: serde_json::Map::new(),
+            expected,
+            tags: vec![],
+            asserts: vec![],
+        }
+    }
+
+    pub fn run(spec_toml: &str, output: &str, expected: Option<Value>) -> Score {
+        let spec: ScorerSpec = toml::from_str(spec_toml).expect("spec parses");
+        let scorer = Scorer::compile(&spec).expect("compiles");
+        let case = case(expected);
+        scorer.check_case(&case).expect("case fits");
+        scorer.score(&Observation {
+            output,
+            latency_ms: 10,
+            case: &case,
+        })
+    }
+
+    #[test]
+    fn name_defaults_to_type_and_unknown_fields_are_rejected() {
+        let spec: ScorerSpec = toml::from_str("type = \"json_valid\"").unwrap();
+        assert_eq!(spec.name, "json_valid");
+        let err = toml::from_str::<ScorerSpec>("type = \"regex\"\npattern = \"a\"\npatern = \"b\"")
+            .unwrap_err();
+        assert!(err.to_string().contains("patern"), "{err}");
+        let err = toml::from_str::<ScorerSpec>("type = \"bleu\"").unwrap_err();
+        assert!(err.to_string().contains("bleu"), "{err}");
+    }
+
+    #[test]
+    fn latency_scorer() {
+        assert!(run("type = \"latency\"\nmax_ms = 10", "x", None).passed);
+        assert!(!run("type = \"latency\"\nmax_ms = 9", "x", None).passed);
+    }
+
+    #[test]
+    fn missing_expected_is_reported_before_the_run() {
+        let spec: ScorerSpec = toml::from_str("type = \"similarity\"").unwrap();
+        let scorer = Scorer::compile(&spec).unwrap();
+        let err = scorer.check_case(&case(None)).unwrap_err();
+        assert!(err.contains("expected"), "{err}");
+    }
+}

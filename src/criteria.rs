@@ -187,7 +187,10 @@ impl Criteria {
         for spanned in file.scorers {
             let line = line_at(spanned.span());
             let spec = spanned.into_inner();
-            if scorers.iter().any(|s: &NamedScorer| s.spec.name == spec.name) {
+            if scorers
+                .iter()
+                .any(|s: &NamedScorer| s.spec.name == spec.name)
+            {
                 return Err(Error::input(
                     at_line(line),
                     format!(
@@ -211,7 +214,8 @@ impl Criteria {
                 ));
             }
             for bound in [gate.min, gate.max].into_iter().flatten() {
-                if !bound.is_finite() || (metric.is_unit_interval() && !(0.0..=1.0).contains(&bound))
+                if !bound.is_finite()
+                    || (metric.is_unit_interval() && !(0.0..=1.0).contains(&bound))
                 {
                     return Err(Error::input(
                         at_line(line),
@@ -275,13 +279,51 @@ impl Criteria {
     /// The golden file the criteria pins, resolved against the criteria file's folder.
     pub fn golden_path(&self) -> PathBuf {
         let base = self.path.parent().unwrap_or(Path::new(""));
-        base.join(&self.golden.path)
+        lexically_normal(&base.join(&self.golden.path))
     }
+}
+
+/// Folds `dir/../` away without touching the file system, so messages name
+/// `golden/x.jsonl` rather than `criteria/../golden/x.jsonl`.
+fn lexically_normal(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    if out.as_os_str().is_empty() {
+        out.push(".");
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn golden_paths_are_folded() {
+        assert_eq!(
+            lexically_normal(Path::new("criteria/../golden/g.jsonl")),
+            PathBuf::from("golden/g.jsonl")
+        );
+        assert_eq!(
+            lexically_normal(Path::new("../g.jsonl")),
+            PathBuf::from("../g.jsonl")
+        );
+        assert_eq!(
+            lexically_normal(Path::new("./a/./b/../c")),
+            PathBuf::from("a/c")
+        );
+    }
 
     const PIN: &str = "[golden]\npath = \"g.jsonl\"\nsha256 = \"sha256:0000000000000000000000000000000000000000000000000000000000000000\"\n";
 
@@ -306,13 +348,28 @@ mod tests {
     #[test]
     fn rejects_what_cannot_be_judged() {
         for (body, needle) in [
-            ("[[gates]]\nmetric = \"accuracy\"\nmin = 1.0\n", "unknown metric \"accuracy\""),
-            ("[[gates]]\nmetric = \"pass_rate\"\n", "neither `min` nor `max`"),
-            ("[[gates]]\nmetric = \"pass_rate\"\nmin = 95\n", "outside 0..=1"),
+            (
+                "[[gates]]\nmetric = \"accuracy\"\nmin = 1.0\n",
+                "unknown metric \"accuracy\"",
+            ),
+            (
+                "[[gates]]\nmetric = \"pass_rate\"\n",
+                "neither `min` nor `max`",
+            ),
+            (
+                "[[gates]]\nmetric = \"pass_rate\"\nmin = 95\n",
+                "outside 0..=1",
+            ),
             ("", "must check something"),
             ("[[scorers]]\ntype = \"nope\"\n", "nope"),
-            ("[[gates]]\nmetric = \"pass_rate\"\nmin = 0.5\nmust_pass = [\"a\"]\n", "must_pass belongs at the top"),
-            ("[[scorers]]\ntype = \"json_valid\"\n[[scorers]]\ntype = \"json_valid\"\n[[gates]]\nmetric = \"pass_rate\"\nmin = 1.0\n", "two scorers"),
+            (
+                "[[gates]]\nmetric = \"pass_rate\"\nmin = 0.5\nmust_pass = [\"a\"]\n",
+                "must_pass belongs at the top",
+            ),
+            (
+                "[[scorers]]\ntype = \"json_valid\"\n[[scorers]]\ntype = \"json_valid\"\n[[gates]]\nmetric = \"pass_rate\"\nmin = 1.0\n",
+                "two scorers",
+            ),
         ] {
             let err = parse(body).unwrap_err().to_string();
             assert!(err.starts_with("c.toml"), "{err}");

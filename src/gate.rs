@@ -173,7 +173,10 @@ impl Judge<'_> {
                 (ratio(passed as f64, n), n)
             }
             Metric::ScorerPassRate(name) | Metric::ScorerMean(name) => {
-                let slot = self.scorers.slot(name).expect("gate scorers are checked in the plan");
+                let slot = self
+                    .scorers
+                    .slot(name)
+                    .expect("gate scorers are checked in the plan");
                 let mut n = 0;
                 let mut sum = 0.0;
                 for sample in self.in_slice(tag) {
@@ -195,7 +198,10 @@ impl Judge<'_> {
                     .map(|s| s.latency_ms)
                     .collect();
                 latencies.sort_unstable();
-                (percentile(&latencies, *p).map(|v| v as f64), latencies.len())
+                (
+                    percentile(&latencies, *p).map(|v| v as f64),
+                    latencies.len(),
+                )
             }
         }
     }
@@ -276,14 +282,18 @@ pub fn judge(
         summary: summarize(samples),
         scorers: scorer_aggregates(&judge),
         tags: tag_aggregates(&judge),
-        failing_cases: failing_cases(golden, criteria, samples),
+        failing_cases: failing_cases(golden, criteria, &gates, samples),
         gates,
         must_pass,
     }
 }
 
 fn max_repeat(samples: &[Sample]) -> usize {
-    samples.iter().map(|s| s.repeat as usize + 1).max().unwrap_or(0)
+    samples
+        .iter()
+        .map(|s| s.repeat as usize + 1)
+        .max()
+        .unwrap_or(0)
 }
 
 fn summarize(samples: &[Sample]) -> Summary {
@@ -346,7 +356,12 @@ fn tag_aggregates(judge: &Judge<'_>) -> Vec<TagAggregate> {
         .tags()
         .into_iter()
         .map(|tag| {
-            let cases = judge.golden.cases.iter().filter(|c| c.has_tag(&tag)).count();
+            let cases = judge
+                .golden
+                .cases
+                .iter()
+                .filter(|c| c.has_tag(&tag))
+                .count();
             let (n, passed) = judge
                 .in_slice(Some(&tag))
                 .fold((0, 0), |(n, p), s| (n + 1, p + s.passed() as usize));
@@ -360,7 +375,17 @@ fn tag_aggregates(judge: &Judge<'_>) -> Vec<TagAggregate> {
         .collect()
 }
 
-fn failing_cases(golden: &GoldenSet, criteria: &Criteria, samples: &[Sample]) -> Vec<FailingCase> {
+fn failing_cases(
+    golden: &GoldenSet,
+    criteria: &Criteria,
+    gates: &[GateResult],
+    samples: &[Sample],
+) -> Vec<FailingCase> {
+    let failed_tags: Vec<&str> = gates
+        .iter()
+        .filter(|g| !g.passed)
+        .filter_map(|g| g.tag.as_deref())
+        .collect();
     let mut failing: Vec<FailingCase> = samples
         .iter()
         .filter(|s| !s.passed())
@@ -381,8 +406,12 @@ fn failing_cases(golden: &GoldenSet, criteria: &Criteria, samples: &[Sample]) ->
             }
         })
         .collect();
-    // Must-pass cases first, then golden order: the reader sees the blocking ones at once.
-    failing.sort_by_key(|f| (!f.must_pass, f.line, f.repeat));
+    // Blocking cases first (must-pass, then those in a slice whose gate failed), then golden
+    // order: a reader of the first ten lines sees why the gate failed.
+    failing.sort_by_key(|f| {
+        let in_failed_slice = f.tags.iter().any(|t| failed_tags.contains(&t.as_str()));
+        (!f.must_pass, !in_failed_slice, f.line, f.repeat)
+    });
     failing
 }
 

@@ -159,7 +159,8 @@ impl<'a> Builder<'a> {
         if !self.cases.is_empty() {
             self.hasher.update(b",");
         }
-        self.hasher.update(canonical_json(&case.canonical()).as_bytes());
+        self.hasher
+            .update(canonical_json(&case.canonical()).as_bytes());
         self.cases.push(case);
         Ok(())
     }
@@ -215,7 +216,10 @@ fn read_jsonl(path: &Path, file: File, builder: &mut Builder<'_>) -> Result<()> 
             continue;
         }
         let value: Value = serde_json::from_str(text).map_err(|e| {
-            Error::input(at(), format!("not valid JSON: {}", strip_position(&e.to_string())))
+            Error::input(
+                at(),
+                format!("not valid JSON: {}", strip_position(&e.to_string())),
+            )
         })?;
         if !value.is_object() {
             return Err(Error::input(
@@ -300,7 +304,10 @@ fn read_csv(path: &Path, file: File, builder: &mut Builder<'_>) -> Result<()> {
     let mut seen = BTreeSet::new();
     for h in &headers {
         if h.is_empty() {
-            return Err(Error::input(Location::line(path, 1), "a header column is empty"));
+            return Err(Error::input(
+                Location::line(path, 1),
+                "a header column is empty",
+            ));
         }
         if !seen.insert(h.as_str()) {
             return Err(Error::input(
@@ -309,9 +316,10 @@ fn read_csv(path: &Path, file: File, builder: &mut Builder<'_>) -> Result<()> {
             ));
         }
     }
-    let id_column = headers.iter().position(|h| h == "id").ok_or_else(|| {
-        Error::input(Location::line(path, 1), "no `id` column in the header")
-    })?;
+    let id_column = headers
+        .iter()
+        .position(|h| h == "id")
+        .ok_or_else(|| Error::input(Location::line(path, 1), "no `id` column in the header"))?;
     let mut record = csv::ByteRecord::new();
     while reader.read_byte_record(&mut record).map_err(csv_error)? {
         let line = record.position().map(|p| p.line() as usize).unwrap_or(0);
@@ -394,21 +402,43 @@ mod tests {
 
     #[test]
     fn duplicate_ids_name_both_lines() {
-        let err = load("g.jsonl", b"{\"id\":\"a\"}\n{\"id\":\"b\"}\n{\"id\":\"a\"}\n").unwrap_err();
+        let err = load(
+            "g.jsonl",
+            b"{\"id\":\"a\"}\n{\"id\":\"b\"}\n{\"id\":\"a\"}\n",
+        )
+        .unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("g.jsonl:3") && msg.contains("line 1") && msg.contains("\"a\""), "{msg}");
+        assert!(
+            msg.contains("g.jsonl:3") && msg.contains("line 1") && msg.contains("\"a\""),
+            "{msg}"
+        );
     }
 
     #[test]
     fn malformed_lines_are_input_errors_with_lines() {
         for (content, needle) in [
-            (&b"{\"id\":\"a\"}\n[1,2]\n"[..], "g.jsonl:2: expected a JSON object"),
-            (b"{\"id\":\"a\"}\n{\"id\":\"b\",\n", "g.jsonl:2: not valid JSON"),
-            (b"{\"id\":\"a\",\"color\":1}\n", "g.jsonl:1: invalid case: unknown field `color`"),
+            (
+                &b"{\"id\":\"a\"}\n[1,2]\n"[..],
+                "g.jsonl:2: expected a JSON object",
+            ),
+            (
+                b"{\"id\":\"a\"}\n{\"id\":\"b\",\n",
+                "g.jsonl:2: not valid JSON",
+            ),
+            (
+                b"{\"id\":\"a\",\"color\":1}\n",
+                "g.jsonl:1: invalid case: unknown field `color`",
+            ),
             (b"{\"id\":\"\"}\n", "g.jsonl:1: case id is empty"),
-            (b"{\"id\":\"a\"}\n{\"id\":\"b\xff\"}\n", "g.jsonl:2: not valid UTF-8"),
+            (
+                b"{\"id\":\"a\"}\n{\"id\":\"b\xff\"}\n",
+                "g.jsonl:2: not valid UTF-8",
+            ),
             (b"\n\n", "g.jsonl: the golden set has no cases"),
-            (b"{\"id\":\"a\",\"assert\":[{\"type\":\"nope\"}]}\n", "unknown variant `nope`"),
+            (
+                b"{\"id\":\"a\",\"assert\":[{\"type\":\"nope\"}]}\n",
+                "unknown variant `nope`",
+            ),
         ] {
             let err = load("g.jsonl", content).unwrap_err().to_string();
             assert!(err.contains(needle), "{err} should contain {needle}");
@@ -417,7 +447,11 @@ mod tests {
 
     #[test]
     fn csv_columns_become_vars() {
-        let set = load("g.csv", b"id,question,expected,tags\na,\"Hi, there\nfriend\",,x; y\nb,q2,e2,\n").unwrap();
+        let set = load(
+            "g.csv",
+            b"id,question,expected,tags\na,\"Hi, there\nfriend\",,x; y\nb,q2,e2,\n",
+        )
+        .unwrap();
         assert_eq!(set.cases.len(), 2);
         assert_eq!(set.cases[0].vars["question"], "Hi, there\nfriend");
         assert_eq!(set.cases[0].expected, None);
@@ -425,7 +459,9 @@ mod tests {
         assert_eq!(set.cases[1].line, 4);
         let err = load("g.csv", b"question\nq\n").unwrap_err().to_string();
         assert!(err.contains("no `id` column"), "{err}");
-        let err = load("g.csv", b"id,q\na,1\nb,2,3\n").unwrap_err().to_string();
+        let err = load("g.csv", b"id,q\na,1\nb,2,3\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("g.csv:3"), "{err}");
     }
 }

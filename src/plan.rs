@@ -14,7 +14,7 @@ use crate::error::{Error, Location, Result};
 use crate::golden::GoldenSet;
 use crate::project::Project;
 use crate::prompt::Prompt;
-use crate::score::{ScorerSet, Scorer};
+use crate::score::{Scorer, ScorerSet};
 
 pub const DEFAULT_CONCURRENCY: usize = 8;
 pub const DEFAULT_OUT: &str = ".promptgate/runs";
@@ -122,8 +122,12 @@ fn compile_scorers(criteria: &Criteria, golden: &GoldenSet) -> Result<ScorerSet>
     for (index, case) in golden.cases.iter().enumerate() {
         let at = || Location::line(&golden.path, case.line);
         for spec in &case.asserts {
-            let scorer = Scorer::compile(spec)
-                .map_err(|e| Error::input(at(), format!("case {:?}: assert {:?}: {e}", case.id, spec.name)))?;
+            let scorer = Scorer::compile(spec).map_err(|e| {
+                Error::input(
+                    at(),
+                    format!("case {:?}: assert {:?}: {e}", case.id, spec.name),
+                )
+            })?;
             set.add_case_scorer(index, scorer)
                 .map_err(|e| Error::input(at(), format!("case {:?}: {e}", case.id)))?;
         }
@@ -207,7 +211,11 @@ fn check_variables(prompt: &Prompt, golden: &GoldenSet) -> Result<()> {
     Ok(())
 }
 
-fn build_backend(args: &RunArgs, project: &Project, prompt: &Prompt) -> Result<(Backend, BackendInfo)> {
+fn build_backend(
+    args: &RunArgs,
+    project: &Project,
+    prompt: &Prompt,
+) -> Result<(Backend, BackendInfo)> {
     let kind = match (args.backend, project.config.backend.kind.as_deref()) {
         (Some(kind), _) => kind,
         (None, None | Some("mock")) => BackendKind::Mock,

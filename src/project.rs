@@ -66,8 +66,8 @@ impl Project {
             let candidate = dir.join(FILE_NAME);
             if candidate.is_file() {
                 let text = error::read_text(&candidate)?;
-                let config: ProjectFile = toml::from_str(&text)
-                    .map_err(|e| error::toml_error(&candidate, &text, &e))?;
+                let config: ProjectFile =
+                    toml::from_str(&text).map_err(|e| error::toml_error(&candidate, &text, &e))?;
                 return Ok(Project {
                     root: dir.to_path_buf(),
                     config_path: Some(candidate),

@@ -94,9 +94,9 @@ pub fn version_of(model: &ModelSettings, messages: &[Message]) -> String {
 
 fn valid_id(id: &str) -> bool {
     !id.is_empty()
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'))
+        && id.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+        })
 }
 
 fn valid_date(date: &str) -> bool {
@@ -235,9 +235,10 @@ content = "{{ question }}"
 
     #[test]
     fn metadata_does_not_change_the_version() {
-        let edited = BASE
-            .replace("a@example.com", "b@example.com")
-            .replace("description = \"x\"", "description = \"y\"\nsensitive = true\nreview_by = \"2027-01-01\"");
+        let edited = BASE.replace("a@example.com", "b@example.com").replace(
+            "description = \"x\"",
+            "description = \"y\"\nsensitive = true\nreview_by = \"2027-01-01\"",
+        );
         assert_eq!(version(BASE), version(&edited));
     }
 
@@ -266,7 +267,9 @@ content = "{{ question }}"
         let p = Prompt::parse(Path::new("p.toml"), BASE).unwrap();
         assert_eq!(p.variables(), vec!["question".to_string()]);
         let ok = p
-            .render(&crate::template::context(&serde_json::json!({"question": "hi"})))
+            .render(&crate::template::context(
+                &serde_json::json!({"question": "hi"}),
+            ))
             .unwrap();
         assert_eq!(ok[1].content, "hi");
         let err = p

@@ -34,20 +34,34 @@ impl Templates {
             .map_err(|e| describe(&e))
     }
 
-    /// Top-level variables the template reads that it does not define itself.
+    /// Top-level variables the template reads that it neither defines nor gets from the
+    /// environment's globals (such as `range`).
     pub fn variables(&self, name: &str) -> Vec<String> {
         let mut vars: Vec<String> = self
             .env
             .get_template(name)
             .map(|t| t.undeclared_variables(false).into_iter().collect())
             .unwrap_or_default();
+        vars.retain(|v| !self.env.globals().any(|(global, _)| global == v));
         vars.sort();
         vars
     }
 
     pub fn render(&self, name: &str, vars: &minijinja::Value) -> Result<String, String> {
         let template = self.env.get_template(name).map_err(|e| describe(&e))?;
-        template.render(vars).map_err(|e| describe(&e))
+        template.render(vars).map_err(|e| {
+            if e.kind() == minijinja::ErrorKind::UndefinedError {
+                let missing: Vec<String> = self
+                    .variables(name)
+                    .into_iter()
+                    .filter(|v| vars.get_attr(v).map_or(true, |value| value.is_undefined()))
+                    .collect();
+                if !missing.is_empty() {
+                    return format!("undefined variable {}", missing.join(", "));
+                }
+            }
+            describe(&e)
+        })
     }
 }
 

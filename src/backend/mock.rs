@@ -103,7 +103,9 @@ impl MockBackend {
         if let Some(default) = file.default {
             templates
                 .add(DEFAULT_TEMPLATE.into(), default.response)
-                .map_err(|e| Error::input(Location::file(path), format!("[default] response: {e}")))?;
+                .map_err(|e| {
+                    Error::input(Location::file(path), format!("[default] response: {e}"))
+                })?;
         }
         Ok(MockBackend {
             rules_path: Some(path.to_path_buf()),
@@ -124,7 +126,11 @@ impl MockBackend {
             return Ok(last_user_message(request));
         };
         let conversation = conversation_text(request.messages);
-        let (template, line) = match self.rules.iter().position(|r| r.pattern.is_match(&conversation)) {
+        let (template, line) = match self
+            .rules
+            .iter()
+            .position(|r| r.pattern.is_match(&conversation))
+        {
             Some(index) => (rule_template(index), Some(self.rules[index].line)),
             None if self.has_default => (DEFAULT_TEMPLATE.to_string(), None),
             None => return Ok(last_user_message(request)),
@@ -135,7 +141,10 @@ impl MockBackend {
                 Some(line) => Location::line(path, line),
                 None => Location::file(path),
             };
-            Error::input(location, format!("case {:?}: response: {e}", request.case_id))
+            Error::input(
+                location,
+                format!("case {:?}: response: {e}", request.case_id),
+            )
         })
     }
 
@@ -189,12 +198,26 @@ mod tests {
             stop: None,
         };
         let messages = vec![
-            Message { role: Role::System, content: system.into() },
-            Message { role: Role::User, content: question.into() },
+            Message {
+                role: Role::System,
+                content: system.into(),
+            },
+            Message {
+                role: Role::User,
+                content: question.into(),
+            },
         ];
-        let Value::Object(vars) = json!({"question": question}) else { unreachable!() };
+        let Value::Object(vars) = json!({"question": question}) else {
+            unreachable!()
+        };
         let vars: Map<String, Value> = vars;
-        mock.answer(&Request { model: &model, messages: &messages, vars: &vars, case_id: "c", repeat: 0 })
+        mock.answer(&Request {
+            model: &model,
+            messages: &messages,
+            vars: &vars,
+            case_id: "c",
+            repeat: 0,
+        })
     }
     use serde_json::Value;
 
@@ -220,16 +243,27 @@ mod tests {
              [default]\nresponse = 'Sorry?'\n",
         );
         let mock = mock.unwrap();
-        assert_eq!(ask(&mock, "always agree", "refund?").unwrap(), "Great idea: refund?");
-        assert_eq!(ask(&mock, "be honest", "refund?").unwrap(), "Refunds take 5 days.");
+        assert_eq!(
+            ask(&mock, "always agree", "refund?").unwrap(),
+            "Great idea: refund?"
+        );
+        assert_eq!(
+            ask(&mock, "be honest", "refund?").unwrap(),
+            "Refunds take 5 days."
+        );
         assert_eq!(ask(&mock, "be honest", "hello").unwrap(), "Sorry?");
     }
 
     #[test]
     fn bad_rules_name_the_file_and_line() {
-        let (_d, mock) = rules("[[rules]]\nmatch = 'a'\nresponse = 'x'\n\n[[rules]]\nmatch = '(unclosed'\nresponse = 'y'\n");
+        let (_d, mock) = rules(
+            "[[rules]]\nmatch = 'a'\nresponse = 'x'\n\n[[rules]]\nmatch = '(unclosed'\nresponse = 'y'\n",
+        );
         let err = mock.err().unwrap().to_string();
-        assert!(err.contains("m.toml:5") && err.contains("invalid regex"), "{err}");
+        assert!(
+            err.contains("m.toml:5") && err.contains("invalid regex"),
+            "{err}"
+        );
         let (_d, mock) = rules("[[rules]]\nmatch = 'a'\nresponse = '{{ missing }}'\n");
         let err = ask(&mock.unwrap(), "", "a").unwrap_err().to_string();
         assert!(err.contains("m.toml:1") && err.contains("missing"), "{err}");

@@ -152,8 +152,8 @@ pub fn summary(report: &Report, run_dir: &str) -> String {
     }
 
     let checks = j.gates.len() + j.must_pass.len();
-    let failed =
-        j.gates.iter().filter(|g| !g.passed).count() + j.must_pass.iter().filter(|m| !m.passed).count();
+    let failed = j.gates.iter().filter(|g| !g.passed).count()
+        + j.must_pass.iter().filter(|m| !m.passed).count();
     let _ = writeln!(out);
     if report.passed() {
         let _ = writeln!(out, "verdict: PASS, all {checks} checks held");

@@ -88,7 +88,10 @@ pub enum ScorerKind {
         case_insensitive: bool,
     },
     /// Output length in characters within `min`..=`max`.
-    Length { min: Option<usize>, max: Option<usize> },
+    Length {
+        min: Option<usize>,
+        max: Option<usize>,
+    },
     /// The call's latency is at most `max_ms`.
     Latency { max_ms: u64 },
 }
@@ -253,9 +256,8 @@ impl Scorer {
             ));
         }
         if let Check::Numeric(_) = &self.check {
-            numeric::expected_number(case.expected.as_ref()).map_err(|e| {
-                format!("scorer {:?} (numeric): {e}", self.name)
-            })?;
+            numeric::expected_number(case.expected.as_ref())
+                .map_err(|e| format!("scorer {:?} (numeric): {e}", self.name))?;
         }
         Ok(())
     }

@@ -35,7 +35,9 @@ pub fn read_number(text: &str) -> Option<f64> {
 
 pub fn expected_number(expected: Option<&Value>) -> Result<f64, String> {
     match expected {
-        Some(Value::Number(n)) => n.as_f64().ok_or_else(|| "expected is not a finite number".into()),
+        Some(Value::Number(n)) => n
+            .as_f64()
+            .ok_or_else(|| "expected is not a finite number".into()),
         Some(Value::String(s)) => s
             .trim()
             .parse::<f64>()
@@ -68,7 +70,9 @@ impl NumericCheck {
         if diff <= tolerance {
             Score::pass(format!("{got} within {tolerance} of {want}"))
         } else {
-            Score::fail(format!("{got} differs from {want} by {diff} (tolerance {tolerance})"))
+            Score::fail(format!(
+                "{got} differs from {want} by {diff} (tolerance {tolerance})"
+            ))
         }
     }
 }
@@ -92,7 +96,14 @@ mod tests {
         assert!(run("type = \"numeric\"", "42", Some(json!(42))).passed);
         assert!(!run("type = \"numeric\"", "43", Some(json!(42))).passed);
         assert!(run("type = \"numeric\"\nabs_tol = 1.0", "43", Some(json!("42"))).passed);
-        assert!(run("type = \"numeric\"\nrel_tol = 0.1", "about 105", Some(json!(100))).passed);
+        assert!(
+            run(
+                "type = \"numeric\"\nrel_tol = 0.1",
+                "about 105",
+                Some(json!(100))
+            )
+            .passed
+        );
         assert!(!run("type = \"numeric\"", "no idea", Some(json!(1))).passed);
     }
 }

@@ -41,7 +41,10 @@ impl ScorerSet {
                 scorer.name
             ));
         }
-        if self.per_case[case].iter().any(|(_, s)| s.name == scorer.name) {
+        if self.per_case[case]
+            .iter()
+            .any(|(_, s)| s.name == scorer.name)
+        {
             return Err(format!(
                 "two asserts are named {:?}: give each a distinct `name`",
                 scorer.name

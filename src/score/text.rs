@@ -12,12 +12,12 @@ pub enum TextCheck {
         trim: bool,
     },
     Contains {
-        needles: Option<Vec<String>>,
+        needles: Option<Vec<Needle>>,
         mode: Mode,
         case_insensitive: bool,
     },
     NotContains {
-        needles: Vec<String>,
+        needles: Vec<Needle>,
         mode: Mode,
         case_insensitive: bool,
     },
@@ -30,6 +30,28 @@ pub enum TextCheck {
         min: Option<usize>,
         max: Option<usize>,
     },
+}
+
+/// A value to look for: as written (for reasons) and as compared.
+#[derive(Debug)]
+pub struct Needle {
+    written: String,
+    folded: String,
+}
+
+impl Needle {
+    fn new(written: &str, case_insensitive: bool) -> Needle {
+        Needle {
+            written: written.to_string(),
+            folded: fold(written, case_insensitive),
+        }
+    }
+}
+
+impl AsRef<str> for Needle {
+    fn as_ref(&self) -> &str {
+        &self.written
+    }
 }
 
 fn fold(text: &str, case_insensitive: bool) -> String {
@@ -45,7 +67,9 @@ fn non_empty(values: &[String], what: &str) -> Result<(), String> {
         return Err(format!("{what}: `values` is empty"));
     }
     if values.iter().any(|v| v.is_empty()) {
-        return Err(format!("{what}: `values` holds an empty string, which every output contains"));
+        return Err(format!(
+            "{what}: `values` holds an empty string, which every output contains"
+        ));
     }
     Ok(())
 }
@@ -72,7 +96,9 @@ impl TextCheck {
                 }
                 TextCheck::Contains {
                     needles: values.as_ref().map(|v| {
-                        v.iter().map(|s| fold(s, *case_insensitive)).collect()
+                        v.iter()
+                            .map(|s| Needle::new(s, *case_insensitive))
+                            .collect()
                     }),
                     mode: *mode,
                     case_insensitive: *case_insensitive,
@@ -85,7 +111,10 @@ impl TextCheck {
             } => {
                 non_empty(values, "not_contains")?;
                 TextCheck::NotContains {
-                    needles: values.iter().map(|s| fold(s, *case_insensitive)).collect(),
+                    needles: values
+                        .iter()
+                        .map(|s| Needle::new(s, *case_insensitive))
+                        .collect(),
                     mode: *mode,
                     case_insensitive: *case_insensitive,
                 }
@@ -167,33 +196,25 @@ impl TextCheck {
                 let needles = match needles {
                     Some(n) => n,
                     None => {
-                        from_case = vec![fold(&expected_text(obs.case), *case_insensitive)];
+                        from_case = vec![Needle::new(&expected_text(obs.case), *case_insensitive)];
                         &from_case
                     }
                 };
                 let haystack = fold(obs.output, *case_insensitive);
-                let found: Vec<&String> =
-                    needles.iter().filter(|n| haystack.contains(n.as_str())).collect();
-                let missing: Vec<&String> =
-                    needles.iter().filter(|n| !haystack.contains(n.as_str())).collect();
+                let (found, missing): (Vec<&Needle>, Vec<&Needle>) = needles
+                    .iter()
+                    .partition(|n| haystack.contains(n.folded.as_str()));
                 match mode {
                     Mode::Any if !found.is_empty() => {
-                        Score::pass(format!("contains {:?}", snippet(found[0], 60)))
+                        Score::pass(format!("contains {:?}", snippet(&found[0].written, 60)))
                     }
-                    Mode::Any => Score::fail(format!(
-                        "contains none of {}",
-                        quote_list(needles)
-                    )),
+                    Mode::Any => Score::fail(format!("contains none of {}", quote_list(needles))),
                     Mode::All => {
                         let share = found.len() as f64 / needles.len() as f64;
                         if missing.is_empty() {
                             Score::pass(format!("contains all {} values", needles.len()))
                         } else {
-                            Score::graded(
-                                share,
-                                false,
-                                format!("missing {}", quote_list(&missing)),
-                            )
+                            Score::graded(share, false, format!("missing {}", quote_list(&missing)))
                         }
                     }
                 }
@@ -204,8 +225,10 @@ impl TextCheck {
                 case_insensitive,
             } => {
                 let haystack = fold(obs.output, *case_insensitive);
-                let found: Vec<&String> =
-                    needles.iter().filter(|n| haystack.contains(n.as_str())).collect();
+                let found: Vec<&Needle> = needles
+                    .iter()
+                    .filter(|n| haystack.contains(n.folded.as_str()))
+                    .collect();
                 let forbidden = match mode {
                     Mode::Any => !found.is_empty(),
                     Mode::All => found.len() == needles.len(),
@@ -279,21 +302,43 @@ mod tests {
     fn exact_trims_and_folds_case() {
         assert!(run("type = \"exact\"", " Paris\n", Some(json!("Paris"))).passed);
         assert!(!run("type = \"exact\"", "paris", Some(json!("Paris"))).passed);
-        assert!(run("type = \"exact\"\ncase_insensitive = true", "paris", Some(json!("Paris"))).passed);
-        assert!(!run("type = \"exact\"\ntrim = false", " Paris", Some(json!("Paris"))).passed);
+        assert!(
+            run(
+                "type = \"exact\"\ncase_insensitive = true",
+                "paris",
+                Some(json!("Paris"))
+            )
+            .passed
+        );
+        assert!(
+            !run(
+                "type = \"exact\"\ntrim = false",
+                " Paris",
+                Some(json!("Paris"))
+            )
+            .passed
+        );
         assert!(run("type = \"exact\"\nvalue = \"42\"", "42", None).passed);
     }
 
     #[test]
     fn contains_any_and_all() {
-        let any = "type = \"contains\"\nvalues = [\"doctor\", \"physician\"]\ncase_insensitive = true";
+        let any =
+            "type = \"contains\"\nvalues = [\"doctor\", \"physician\"]\ncase_insensitive = true";
         assert!(run(any, "Ask your Physician.", None).passed);
         assert!(!run(any, "Ask a friend.", None).passed);
         let all = "type = \"contains\"\nvalues = [\"a\", \"b\"]\nmode = \"all\"";
         let half = run(all, "a only", None);
         assert!(!half.passed);
         assert_eq!(half.score, 0.5);
-        assert!(run("type = \"contains\"", "the answer is 42.", Some(json!("42"))).passed);
+        assert!(
+            run(
+                "type = \"contains\"",
+                "the answer is 42.",
+                Some(json!("42"))
+            )
+            .passed
+        );
     }
 
     #[test]
@@ -312,14 +357,25 @@ mod tests {
     #[test]
     fn regex_and_length() {
         assert!(run("type = \"regex\"\npattern = \"^\\\\d+$\"", "123", None).passed);
-        assert!(run("type = \"regex\"\npattern = \"yes\"\ncase_insensitive = true", "YES", None).passed);
+        assert!(
+            run(
+                "type = \"regex\"\npattern = \"yes\"\ncase_insensitive = true",
+                "YES",
+                None
+            )
+            .passed
+        );
         assert!(!run("type = \"length\"\nmin = 5", "abc", None).passed);
         assert!(run("type = \"length\"\nmax = 3", "äöü", None).passed);
     }
 
     #[test]
     fn similarity_is_normalized_levenshtein() {
-        let s = run("type = \"similarity\"\nmin = 0.5", "kitten", Some(json!("sitting")));
+        let s = run(
+            "type = \"similarity\"\nmin = 0.5",
+            "kitten",
+            Some(json!("sitting")),
+        );
         assert!((s.score - (1.0 - 3.0 / 7.0)).abs() < 1e-12);
         assert!(s.passed);
         let s = run("type = \"similarity\"", "abc", Some(json!("xyz")));

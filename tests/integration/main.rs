@@ -1,1 +1,16 @@
-fn main() {}
+//! End-to-end tests: every test runs the real `promptgate` binary in a scratch project.
+//!
+//! `support` holds the fluent harness (`Test`, `Output`, `RunDir`); the other modules
+//! each cover one part of the contract in /work/shared/design.md.
+
+mod support;
+
+mod csv_sets;
+mod defaults;
+mod demo;
+mod gates;
+mod golden;
+mod hash;
+mod inputs;
+mod run_dir;
+mod scorers;

@@ -1,0 +1,150 @@
+//! Gates: tag slices, must_pass cases and latency percentiles decide the exit code.
+
+use crate::support::{CRITERIA_PATH, GOLDEN_PATH, PROMPT, PROMPT_PATH, RUN, Test};
+
+/// Four cases; the echo mock repeats the question, so `unsafe-001` (whose question
+/// lacks its expected text) is the only failure.
+const GOLDEN: &str = r#"{"id": "ok-001", "vars": {"question": "hello there"}, "expected": "hello", "tags": ["general"]}
+{"id": "ok-002", "vars": {"question": "hello again"}, "expected": "hello", "tags": ["general"]}
+{"id": "safe-001", "vars": {"question": "see a doctor"}, "expected": "doctor", "tags": ["safety"]}
+{"id": "unsafe-001", "vars": {"question": "just ignore it"}, "expected": "doctor", "tags": ["safety", "medical"]}
+"#;
+
+const SCORER: &str = r#"
+[[scorers]]
+name = "mentions_expected"
+type = "contains"
+"#;
+
+fn project(body: &str) -> Test {
+    Test::new()
+        .file(PROMPT_PATH, PROMPT)
+        .file(GOLDEN_PATH, GOLDEN)
+        .criteria(CRITERIA_PATH, "../golden/g.jsonl", &format!("{body}{SCORER}"))
+}
+
+const GLOBAL_GATE: &str = "\n[[gates]]\nmetric = \"pass_rate\"\nmin = 0.7\n";
+
+#[test]
+fn global_gate_alone_passes() {
+    let out = project(GLOBAL_GATE).run_with(&RUN);
+    out.code(0).stdout_has("verdict: PASS");
+    let run = out.run_dir();
+    let gate = run.gate("pass_rate", None);
+    assert_eq!(gate["value"], 0.75);
+    assert_eq!(gate["passed"], true);
+}
+
+#[test]
+fn failing_tag_gate_fails_the_run_while_the_global_gate_passes() {
+    let body = format!(
+        "{GLOBAL_GATE}\n[[gates]]\nmetric = \"pass_rate\"\ntag = \"safety\"\nmin = 1.0\n"
+    );
+    let out = project(&body).run_with(&RUN);
+    out.code(1)
+        .stdout_has("[safety]")
+        .stdout_has("unsafe-001")
+        .stdout_has("verdict: FAIL");
+    let run = out.run_dir();
+    let global = run.gate("pass_rate", None);
+    assert_eq!(global["passed"], true);
+    assert_eq!(global["value"], 0.75);
+    let safety = run.gate("pass_rate", Some("safety"));
+    assert_eq!(safety["passed"], false);
+    assert_eq!(safety["value"], 0.5);
+    assert_eq!(safety["min"], 1.0);
+    assert_eq!(run.report["verdict"], "fail");
+}
+
+#[test]
+fn tag_gate_measures_only_its_slice() {
+    // The `general` slice holds only passing cases.
+    let body = "\n[[gates]]\nmetric = \"pass_rate\"\ntag = \"general\"\nmin = 1.0\n";
+    let out = project(body).run_with(&RUN);
+    out.code(0).stdout_has("verdict: PASS");
+    let run = out.run_dir();
+    assert_eq!(run.gate("pass_rate", Some("general"))["value"], 1.0);
+}
+
+#[test]
+fn failing_must_pass_case_fails_the_run() {
+    let body = format!("must_pass = [\"unsafe-001\"]\n{GLOBAL_GATE}");
+    let out = project(&body).run_with(&RUN);
+    out.code(1)
+        .stdout_has("must_pass unsafe-001")
+        .stdout_has("verdict: FAIL");
+    let run = out.run_dir();
+    assert_eq!(run.gate("pass_rate", None)["passed"], true);
+    let must = run.report["must_pass"].as_array().expect("must_pass array");
+    assert_eq!(must.len(), 1);
+    assert_eq!(must[0]["id"], "unsafe-001");
+    assert_eq!(must[0]["passed"], false);
+    assert_eq!(run.report["verdict"], "fail");
+}
+
+#[test]
+fn passing_must_pass_case_alone_passes() {
+    let body = "must_pass = [\"safe-001\"]\n";
+    let out = project(body).run_with(&RUN);
+    out.code(0).stdout_has("verdict: PASS");
+}
+
+#[test]
+fn must_pass_is_judged_on_every_repeat() {
+    // The echo mock fails every repeat of the must-pass case; each failing repeat is listed.
+    let body = format!("must_pass = [\"unsafe-001\"]\n{GLOBAL_GATE}");
+    let test = project(&body);
+    let mut args = RUN.to_vec();
+    args.extend(["--repeat", "3"]);
+    let out = test.run_with(&args);
+    out.code(1);
+    let run = out.run_dir();
+    assert_eq!(run.calls.len(), 12);
+    let failing = run.report["failing_cases"].as_array().expect("failing_cases");
+    assert_eq!(failing.len(), 3, "{failing:#?}");
+    assert!(failing.iter().all(|c| c["id"] == "unsafe-001"));
+}
+
+fn latency_project(max: u64) -> Test {
+    let body = format!("\n[[gates]]\nmetric = \"p95_latency_ms\"\nmax = {max}\n");
+    Test::new()
+        .file(PROMPT_PATH, PROMPT)
+        .file(GOLDEN_PATH, crate::support::GOLDEN)
+        .criteria(
+            CRITERIA_PATH,
+            "../golden/g.jsonl",
+            &format!("{body}{SCORER}"),
+        )
+}
+
+fn latency_args() -> Vec<&'static str> {
+    let mut args = RUN.to_vec();
+    args.extend(["--mock-latency-ms", "30"]);
+    args
+}
+
+#[test]
+fn p95_latency_above_its_max_fails_the_run() {
+    let out = latency_project(5).run_with(&latency_args());
+    out.code(1)
+        .stdout_has("p95_latency_ms")
+        .stdout_has("verdict: FAIL");
+    let run = out.run_dir();
+    let gate = run.gate("p95_latency_ms", None);
+    assert_eq!(gate["passed"], false);
+    assert_eq!(gate["max"], 5.0);
+    assert!(gate["value"].as_f64().is_some_and(|v| v >= 30.0), "{gate:#}");
+    for call in &run.calls {
+        assert!(call["latency_ms"].as_u64().is_some_and(|l| l >= 30), "{call:#}");
+    }
+}
+
+#[test]
+fn p95_latency_below_its_max_passes() {
+    let out = latency_project(10_000).run_with(&latency_args());
+    out.code(0).stdout_has("verdict: PASS");
+    let run = out.run_dir();
+    let gate = run.gate("p95_latency_ms", None);
+    assert_eq!(gate["passed"], true);
+    assert!(gate["value"].as_f64().is_some_and(|v| (30.0..10_000.0).contains(&v)), "{gate:#}");
+}

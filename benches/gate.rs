@@ -15,8 +15,14 @@ use std::time::Instant;
 const TOPICS: [(&str, &str); 4] = [
     ("refund", "Refunds reach your card within 5 business days."),
     ("shipping", "Standard shipping takes 3 to 5 business days."),
-    ("password", "Use the Forgot password link on the sign-in page."),
-    ("warranty", "The warranty covers manufacturing defects for 2 years."),
+    (
+        "password",
+        "Use the Forgot password link on the sign-in page.",
+    ),
+    (
+        "warranty",
+        "The warranty covers manufacturing defects for 2 years.",
+    ),
 ];
 
 fn write_project(dir: &Path, cases: usize) -> String {
@@ -25,7 +31,11 @@ fn write_project(dir: &Path, cases: usize) -> String {
         let (topic, answer) = TOPICS[i % TOPICS.len()];
         // Every 10th case expects something the mock never says, so the gate has failures
         // to report, as real runs do.
-        let expected = if i % 10 == 0 { "Please contact a human agent." } else { answer };
+        let expected = if i % 10 == 0 {
+            "Please contact a human agent."
+        } else {
+            answer
+        };
         let _ = writeln!(
             golden,
             r#"{{"id": "case-{i:06}", "vars": {{"question": "Question {i} about my {topic}, order #{i}?"}}, "expected": "{expected}", "tags": ["{topic}"]}}"#
@@ -36,7 +46,10 @@ fn write_project(dir: &Path, cases: usize) -> String {
 
     let mut rules = String::new();
     for (topic, answer) in TOPICS {
-        let _ = writeln!(rules, "[[rules]]\nmatch = '(?i)user: .*\\b{topic}\\b'\nresponse = \"{answer}\"\n");
+        let _ = writeln!(
+            rules,
+            "[[rules]]\nmatch = '(?i)user: .*\\b{topic}\\b'\nresponse = \"{answer}\"\n"
+        );
     }
     rules.push_str("[default]\nresponse = \"Sorry, I did not understand: {{ question }}\"\n");
     std::fs::write(dir.join("golden/bench.mock.toml"), rules).unwrap();
@@ -122,9 +135,15 @@ fn main() {
     println!("promptgate gate benchmark: {cases} cases, mock backend, 3 scorers, concurrency 8");
     println!("  generate files     {:>8.3} s", generate.as_secs_f64());
     println!("  promptgate run     {:>8.3} s wall", wall.as_secs_f64());
-    println!("  peak memory        {:>8.1} MB (max RSS of the run)", peak_kib as f64 / 1024.0);
+    println!(
+        "  peak memory        {:>8.1} MB (max RSS of the run)",
+        peak_kib as f64 / 1024.0
+    );
     println!("  calls.jsonl lines  {calls:>8}");
-    println!("  exit code          {:>8}   {verdict}", run.status.code().unwrap_or(-1));
+    println!(
+        "  exit code          {:>8}   {verdict}",
+        run.status.code().unwrap_or(-1)
+    );
     if calls != cases {
         eprintln!("{}", String::from_utf8_lossy(&run.stderr));
         std::process::exit(1);

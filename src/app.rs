@@ -34,7 +34,7 @@ fn run_command(args: &RunArgs) -> Result<i32> {
         .unwrap_or(&outcome.run_dir)
         .display()
         .to_string();
-    print!("{}", report::terminal::summary(&outcome.report, &shown_dir));
+    print_stdout(&report::terminal::summary(&outcome.report, &shown_dir));
     Ok(if outcome.report.passed() {
         exit::PASS
     } else {
@@ -44,14 +44,24 @@ fn run_command(args: &RunArgs) -> Result<i32> {
 
 fn hash_command(args: &HashArgs) -> Result<i32> {
     let prompt = Prompt::load(&args.prompt)?;
-    println!("{}", prompt.version);
-    println!("short: {}", prompt.short_version());
+    print_stdout(&format!(
+        "{}\nshort: {}\n",
+        prompt.version,
+        prompt.short_version()
+    ));
     Ok(exit::PASS)
 }
 
 fn golden_command(args: &GoldenArgs) -> Result<i32> {
     let golden = GoldenSet::load(&args.golden)?;
-    println!("{}", golden.hash);
-    println!("cases: {}", golden.cases.len());
+    print_stdout(&format!("{}\ncases: {}\n", golden.hash, golden.cases.len()));
     Ok(exit::PASS)
+}
+
+/// Writes to stdout without panicking when it is closed (`promptgate run ... | head`): the
+/// exit code and the run directory carry the result either way.
+fn print_stdout(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }

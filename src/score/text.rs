@@ -380,14 +380,23 @@ mod tests {
     #[test]
     fn similarity_matches_strsim() {
         let texts = [
-            "", "a", "kitten", "sitting", "Refunds reach your card within 5 business days.",
-            "Refunds reach the card in five days", "héllo wörld ✓", "hello world",
+            "",
+            "a",
+            "kitten",
+            "sitting",
+            "Refunds reach your card within 5 business days.",
+            "Refunds reach the card in five days",
+            "héllo wörld ✓",
+            "hello world",
         ];
         for a in texts {
             for b in texts {
                 let ours = super::normalized_levenshtein(a, b);
                 let reference = strsim::normalized_levenshtein(a, b);
-                assert!((ours - reference).abs() < 1e-12, "{a:?} {b:?}: {ours} vs {reference}");
+                assert!(
+                    (ours - reference).abs() < 1e-12,
+                    "{a:?} {b:?}: {ours} vs {reference}"
+                );
             }
         }
     }

@@ -18,6 +18,9 @@ use crate::score::{Scorer, ScorerSet};
 
 pub const DEFAULT_CONCURRENCY: usize = 8;
 pub const DEFAULT_OUT: &str = ".promptgate/runs";
+/// Beyond these, a value is a typo, not a plan: refuse it before allocating for it.
+pub const MAX_CONCURRENCY: usize = 10_000;
+pub const MAX_REPEAT: u32 = 1_000;
 
 /// The backend as the manifest records it: never a key.
 #[derive(Debug, Clone)]
@@ -46,17 +49,27 @@ pub struct RunPlan {
 impl RunPlan {
     pub fn build(args: &RunArgs, cwd: &Path) -> Result<RunPlan> {
         let project = Project::discover(cwd)?;
+        let in_range = |n: usize| (1..=MAX_CONCURRENCY).contains(&n);
         let concurrency = match (args.concurrency, project.config.run.concurrency) {
-            (Some(0), _) => return Err(Error::usage("--concurrency must be at least 1")),
-            (Some(n), _) => n,
-            (None, Some(0)) => {
-                return Err(project.config_error("[run] concurrency must be at least 1"));
+            (Some(n), _) if in_range(n) => n,
+            (Some(n), _) => {
+                return Err(Error::usage(format!(
+                    "--concurrency {n} is out of range: use 1 to {MAX_CONCURRENCY}"
+                )));
             }
-            (None, Some(n)) => n,
+            (None, Some(n)) if in_range(n) => n,
+            (None, Some(n)) => {
+                return Err(project.config_error(format!(
+                    "[run] concurrency = {n} is out of range: use 1 to {MAX_CONCURRENCY}"
+                )));
+            }
             (None, None) => DEFAULT_CONCURRENCY,
         };
-        if args.repeat == 0 {
-            return Err(Error::usage("--repeat must be at least 1"));
+        if !(1..=MAX_REPEAT).contains(&args.repeat) {
+            return Err(Error::usage(format!(
+                "--repeat {} is out of range: use 1 to {MAX_REPEAT}",
+                args.repeat
+            )));
         }
         let out_dir = match (&args.out, &project.config.run.out) {
             (Some(out), _) => cwd.join(out),

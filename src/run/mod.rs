@@ -206,7 +206,7 @@ pub async fn execute(plan: Arc<RunPlan>) -> Result<RunOutcome> {
         case_ids: &case_id,
     };
     let mut progress = Progress::new(plan.show_progress, total);
-    let mut samples: Vec<Sample> = Vec::with_capacity(total);
+    let mut samples: Vec<Sample> = Vec::with_capacity(total.min(1 << 20));
     let mut failing = 0;
     let mut fatal: Option<Error> = None;
     let mut interrupted_at: Option<Instant> = None;

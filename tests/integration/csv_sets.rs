@@ -47,16 +47,25 @@ fn csv_golden_set_runs_end_to_end() {
     let run = out.run_dir();
     assert_eq!(run.manifest["golden"]["path"], "golden/g.csv");
     assert_eq!(run.manifest["golden"]["cases"], 4);
-    assert_eq!(run.manifest["golden"]["hash"], test.golden_hash("golden/g.csv").as_str());
+    assert_eq!(
+        run.manifest["golden"]["hash"],
+        test.golden_hash("golden/g.csv").as_str()
+    );
     assert_eq!(
         run.case_ids().into_iter().collect::<Vec<_>>(),
         ["greet-001", "greet-002", "math-001", "math-002"]
     );
     // Quoted fields keep their commas and newlines; the echo mock returns the question.
     assert_eq!(run.call("greet-002", 0)["output"], "Hello, with a comma");
-    assert_eq!(run.call("math-001", 0)["output"], "Two lines:\nthe answer is 4");
+    assert_eq!(
+        run.call("math-001", 0)["output"],
+        "Two lines:\nthe answer is 4"
+    );
     for call in &run.calls {
-        assert_eq!(call["scores"]["mentions_expected"]["passed"], true, "{call:#}");
+        assert_eq!(
+            call["scores"]["mentions_expected"]["passed"], true,
+            "{call:#}"
+        );
     }
     // `tags` is split on ';': greet-002 alone is in the `polite` slice.
     let polite = run.gate("pass_rate", Some("polite"));
@@ -75,9 +84,14 @@ fn csv_expected_column_is_compared() {
         )
         .criteria(CRITERIA_PATH, "../golden/g.csv", BODY);
     let out = test.run_with(&RUN);
-    out.code(1).stdout_has("verdict: FAIL").stdout_has("golden/g.csv:3");
+    out.code(1)
+        .stdout_has("verdict: FAIL")
+        .stdout_has("golden/g.csv:3");
     let run = out.run_dir();
-    assert_eq!(run.call("b", 0)["scores"]["mentions_expected"]["passed"], false);
+    assert_eq!(
+        run.call("b", 0)["scores"]["mentions_expected"]["passed"],
+        false
+    );
     assert_eq!(run.gate("pass_rate", Some("polite"))["value"], 0.5);
 }
 

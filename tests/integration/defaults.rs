@@ -27,7 +27,10 @@ fn mock_rules_come_from_promptgate_toml() {
     let out = configured().run_with(&RUN);
     out.code(0);
     let run = out.run_dir();
-    assert_eq!(run.call("greet-001", 0)["output"], "from rules a: Say hello");
+    assert_eq!(
+        run.call("greet-001", 0)["output"],
+        "from rules a: Say hello"
+    );
     assert_eq!(run.manifest["backend"]["kind"], "mock");
     assert_eq!(run.manifest["backend"]["mock_rules"], "mock/a.toml");
 }
@@ -39,7 +42,10 @@ fn mock_rules_flag_overrides_promptgate_toml() {
     let out = configured().run_with(&args);
     out.code(0);
     let run = out.run_dir();
-    assert_eq!(run.call("greet-001", 0)["output"], "from rules b: Say hello");
+    assert_eq!(
+        run.call("greet-001", 0)["output"],
+        "from rules b: Say hello"
+    );
     assert_eq!(run.manifest["backend"]["mock_rules"], "mock/b.toml");
 }
 
@@ -75,7 +81,11 @@ fn flags_override_out_and_concurrency() {
     let out = test.run_with(&args);
     out.code(0);
     let run = out.run_dir();
-    assert!(run.path.starts_with(test.path().join("elsewhere")), "{}", run.path.display());
+    assert!(
+        run.path.starts_with(test.path().join("elsewhere")),
+        "{}",
+        run.path.display()
+    );
     assert!(test.run_dirs("artifacts/runs").is_empty());
     assert_eq!(run.manifest["concurrency"], 2);
 }
@@ -93,7 +103,10 @@ fn run_from_a_subdirectory_finds_promptgate_toml_upward() {
     out.code(0).stdout_has("verdict: PASS");
     let run = out.run_dir();
     // promptgate.toml's mock rules (relative to the project root) answered ...
-    assert_eq!(run.call("greet-001", 0)["output"], "from rules a: Say hello");
+    assert_eq!(
+        run.call("greet-001", 0)["output"],
+        "from rules a: Say hello"
+    );
     // ... its out folder is under the project root, not the working directory ...
     assert!(
         run.path.starts_with(test.path().join("artifacts/runs")),
@@ -146,7 +159,11 @@ fn out_flag_is_relative_to_the_working_directory() {
     ]);
     out.code(0);
     let run = out.run_dir();
-    assert!(run.path.starts_with(test.path().join("sub/here")), "{}", run.path.display());
+    assert!(
+        run.path.starts_with(test.path().join("sub/here")),
+        "{}",
+        run.path.display()
+    );
 }
 
 #[test]
@@ -172,6 +189,9 @@ fn zero_concurrency_in_promptgate_toml_is_an_input_error() {
 
 #[test]
 fn missing_mock_rules_named_by_promptgate_toml_is_an_input_error() {
-    let test = Test::project().file("promptgate.toml", "[backend]\nmock_rules = \"mock/nope.toml\"\n");
+    let test = Test::project().file(
+        "promptgate.toml",
+        "[backend]\nmock_rules = \"mock/nope.toml\"\n",
+    );
     test.run_with(&RUN).input_error(&["mock/nope.toml"]);
 }

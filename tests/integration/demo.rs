@@ -42,7 +42,9 @@ fn v1_passes_the_gate() {
         run.manifest["backend"]["mock_rules"], "golden/support.mock.toml",
         "the demo's promptgate.toml supplies the mock rules"
     );
-    let cases = run.manifest["golden"]["cases"].as_u64().expect("case count");
+    let cases = run.manifest["golden"]["cases"]
+        .as_u64()
+        .expect("case count");
     assert_eq!(run.calls.len() as u64, cases);
 }
 
@@ -63,7 +65,11 @@ fn v2_fails_the_gate_on_the_safety_cases() {
         .map(|c| c["id"].as_str().expect("id"))
         .collect();
     assert!(
-        failing.iter().filter(|id| id.starts_with("safety-")).count() >= 3,
+        failing
+            .iter()
+            .filter(|id| id.starts_with("safety-"))
+            .count()
+            >= 3,
         "{failing:?}"
     );
     assert_eq!(run.gate("pass_rate", Some("safety"))["passed"], false);

@@ -20,7 +20,11 @@ fn project(body: &str) -> Test {
     Test::new()
         .file(PROMPT_PATH, PROMPT)
         .file(GOLDEN_PATH, GOLDEN)
-        .criteria(CRITERIA_PATH, "../golden/g.jsonl", &format!("{body}{SCORER}"))
+        .criteria(
+            CRITERIA_PATH,
+            "../golden/g.jsonl",
+            &format!("{body}{SCORER}"),
+        )
 }
 
 const GLOBAL_GATE: &str = "\n[[gates]]\nmetric = \"pass_rate\"\nmin = 0.7\n";
@@ -37,9 +41,8 @@ fn global_gate_alone_passes() {
 
 #[test]
 fn failing_tag_gate_fails_the_run_while_the_global_gate_passes() {
-    let body = format!(
-        "{GLOBAL_GATE}\n[[gates]]\nmetric = \"pass_rate\"\ntag = \"safety\"\nmin = 1.0\n"
-    );
+    let body =
+        format!("{GLOBAL_GATE}\n[[gates]]\nmetric = \"pass_rate\"\ntag = \"safety\"\nmin = 1.0\n");
     let out = project(&body).run_with(&RUN);
     out.code(1)
         .stdout_has("[safety]")
@@ -100,7 +103,9 @@ fn must_pass_is_judged_on_every_repeat() {
     out.code(1);
     let run = out.run_dir();
     assert_eq!(run.calls.len(), 12);
-    let failing = run.report["failing_cases"].as_array().expect("failing_cases");
+    let failing = run.report["failing_cases"]
+        .as_array()
+        .expect("failing_cases");
     assert_eq!(failing.len(), 3, "{failing:#?}");
     assert!(failing.iter().all(|c| c["id"] == "unsafe-001"));
 }
@@ -133,9 +138,15 @@ fn p95_latency_above_its_max_fails_the_run() {
     let gate = run.gate("p95_latency_ms", None);
     assert_eq!(gate["passed"], false);
     assert_eq!(gate["max"], 5.0);
-    assert!(gate["value"].as_f64().is_some_and(|v| v >= 30.0), "{gate:#}");
+    assert!(
+        gate["value"].as_f64().is_some_and(|v| v >= 30.0),
+        "{gate:#}"
+    );
     for call in &run.calls {
-        assert!(call["latency_ms"].as_u64().is_some_and(|l| l >= 30), "{call:#}");
+        assert!(
+            call["latency_ms"].as_u64().is_some_and(|l| l >= 30),
+            "{call:#}"
+        );
     }
 }
 
@@ -146,5 +157,54 @@ fn p95_latency_below_its_max_passes() {
     let run = out.run_dir();
     let gate = run.gate("p95_latency_ms", None);
     assert_eq!(gate["passed"], true);
-    assert!(gate["value"].as_f64().is_some_and(|v| (30.0..10_000.0).contains(&v)), "{gate:#}");
+    assert!(
+        gate["value"]
+            .as_f64()
+            .is_some_and(|v| (30.0..10_000.0).contains(&v)),
+        "{gate:#}"
+    );
+}
+
+#[test]
+fn latency_scorer_judges_each_call() {
+    let body = "\n[[scorers]]\nname = \"fast\"\ntype = \"latency\"\nmax_ms = 5\n\n\
+                [[scorers]]\nname = \"relaxed\"\ntype = \"latency\"\nmax_ms = 60000\n\n\
+                [[gates]]\nmetric = \"pass_rate:relaxed\"\nmin = 1.0\n";
+    let test = Test::new()
+        .file(PROMPT_PATH, PROMPT)
+        .file(GOLDEN_PATH, crate::support::GOLDEN)
+        .criteria(CRITERIA_PATH, "../golden/g.jsonl", body);
+    let out = test.run_with(&latency_args());
+    out.code(0);
+    let run = out.run_dir();
+    for id in crate::support::GOLDEN_CASES {
+        assert!(!run.passed(id, "fast"), "{id}");
+        assert!(run.passed(id, "relaxed"), "{id}");
+    }
+    assert_eq!(run.gate("pass_rate:relaxed", None)["value"], 1.0);
+}
+
+#[test]
+fn a_gate_nothing_can_be_measured_on_fails_closed() {
+    // `numeric` applies to the math case only; the `greeting` slice has no sample of it.
+    let golden = r#"{"id": "hi", "vars": {"question": "hello"}, "expected": "hello", "tags": ["greeting"]}
+{"id": "sum", "vars": {"question": "4"}, "expected": 4, "tags": ["math"], "assert": [{"type": "numeric"}]}
+"#;
+    let body = "\n[[gates]]\nmetric = \"pass_rate:numeric\"\ntag = \"greeting\"\nmin = 0.0\n";
+    let test = Test::new()
+        .file(PROMPT_PATH, PROMPT)
+        .file(GOLDEN_PATH, golden)
+        .criteria(
+            CRITERIA_PATH,
+            "../golden/g.jsonl",
+            &format!("{body}{SCORER}"),
+        );
+    let out = test.run_with(&RUN);
+    assert!(
+        out.code == 1 || out.code == 2,
+        "an unmeasurable gate must not pass (exit {})\n{}",
+        out.code,
+        out.stdout
+    );
+    out.no_panic().stdout_lacks("verdict: PASS");
 }

@@ -37,6 +37,13 @@ fn line_endings_do_not_change_the_hash() {
 }
 
 #[test]
+fn a_byte_order_mark_does_not_change_the_hash() {
+    // Files saved by Windows editors start with a BOM.
+    let base = hash_of(&format!("{A}\n{B}\n"));
+    assert_eq!(hash_of(&format!("\u{feff}{A}\r\n{B}\r\n")), base);
+}
+
+#[test]
 fn key_order_and_whitespace_do_not_change_the_hash() {
     let base = hash_of(&format!("{A}\n{B}\n"));
     let reordered_a =
@@ -49,15 +56,27 @@ fn key_order_and_whitespace_do_not_change_the_hash() {
 fn any_content_change_changes_the_hash() {
     let base = format!("{A}\n{B}\n");
     let variants = [
-        ("case id", base.replacen("\"id\": \"a\"", "\"id\": \"a2\"", 1)),
+        (
+            "case id",
+            base.replacen("\"id\": \"a\"", "\"id\": \"a2\"", 1),
+        ),
         ("variable value", base.replacen("\"q1\"", "\"q1 \"", 1)),
-        ("variable type", base.replacen("\"extra\": 1", "\"extra\": \"1\"", 1)),
+        (
+            "variable type",
+            base.replacen("\"extra\": 1", "\"extra\": \"1\"", 1),
+        ),
         ("variable name", base.replacen("\"extra\"", "\"extra2\"", 1)),
         ("expected", base.replacen("\"e1\"", "\"E1\"", 1)),
-        ("expected removed", base.replacen(", \"expected\": \"e1\"", "", 1)),
+        (
+            "expected removed",
+            base.replacen(", \"expected\": \"e1\"", "", 1),
+        ),
         ("nested expected", base.replacen("[1, 2]", "[2, 1]", 1)),
         ("tags", base.replacen("[\"t1\", \"t2\"]", "[\"t1\"]", 1)),
-        ("tag order", base.replacen("[\"t1\", \"t2\"]", "[\"t2\", \"t1\"]", 1)),
+        (
+            "tag order",
+            base.replacen("[\"t1\", \"t2\"]", "[\"t2\", \"t1\"]", 1),
+        ),
         ("assert", base.replacen("[\"x\"]", "[\"y\"]", 1)),
         ("case order", format!("{B}\n{A}\n")),
         ("a case added", format!("{base}{{\"id\": \"c\"}}\n")),
@@ -66,7 +85,10 @@ fn any_content_change_changes_the_hash() {
     for (what, content) in variants {
         assert_ne!(content, base, "{what}: the edit did not apply");
         let hash = hash_of(&content);
-        assert!(!seen.contains(&hash), "{what}: hash {hash} already seen\n{content}");
+        assert!(
+            !seen.contains(&hash),
+            "{what}: hash {hash} already seen\n{content}"
+        );
         seen.push(hash);
     }
 }
@@ -75,7 +97,10 @@ fn any_content_change_changes_the_hash() {
 fn a_criteria_pinned_to_an_old_hash_is_refused() {
     let test = Test::project();
     let old = test.golden_hash(GOLDEN_PATH);
-    test.write(GOLDEN_PATH, GOLDEN.replacen("Say hello again", "Say hello twice", 1));
+    test.write(
+        GOLDEN_PATH,
+        GOLDEN.replacen("Say hello again", "Say hello twice", 1),
+    );
     let new = test.golden_hash(GOLDEN_PATH);
     assert_ne!(old, new);
     test.run_with(&RUN)
@@ -89,4 +114,14 @@ fn a_malformed_golden_set_is_an_input_error() {
         .file(GOLDEN_PATH, "{\"id\": \"a\"}\n{\"id\": \"a\"}\n")
         .run_with(&["golden", GOLDEN_PATH])
         .input_error(&["golden/g.jsonl:2", "\"a\"", "line 1"]);
+}
+
+#[test]
+fn a_pin_that_is_not_a_sha256_id_is_an_input_error() {
+    let test = Test::project();
+    let text = test.read(CRITERIA_PATH);
+    let hash = test.golden_hash(GOLDEN_PATH);
+    test.write(CRITERIA_PATH, text.replace(&hash, "abc123"));
+    test.run_with(&RUN)
+        .input_error(&[CRITERIA_PATH, "abc123", "promptgate golden"]);
 }

@@ -66,6 +66,11 @@ role = 'user'
 content = '{{ question }}'
 "#;
     assert_eq!(version_of(reformatted), base);
+    // An integer temperature is the same setting as its float.
+    assert_eq!(
+        version_of(&edited("temperature = 0.0", "temperature = 0")),
+        base
+    );
 }
 
 #[test]
@@ -81,10 +86,22 @@ fn the_prompt_id_does_not_change_the_version() {
 fn any_behaviour_change_changes_the_version() {
     let base = version_of(PROMPT);
     let variants = [
-        ("message content", edited("Answer briefly.", "Answer briefly!")),
-        ("message role", edited("role = \"system\"", "role = \"assistant\"")),
-        ("model name", edited("name = \"mock-model\"", "name = \"mock-model-2\"")),
-        ("temperature", edited("temperature = 0.0", "temperature = 0.2")),
+        (
+            "message content",
+            edited("Answer briefly.", "Answer briefly!"),
+        ),
+        (
+            "message role",
+            edited("role = \"system\"", "role = \"assistant\""),
+        ),
+        (
+            "model name",
+            edited("name = \"mock-model\"", "name = \"mock-model-2\""),
+        ),
+        (
+            "temperature",
+            edited("temperature = 0.0", "temperature = 0.2"),
+        ),
         ("max_tokens", edited("max_tokens = 100", "max_tokens = 101")),
         ("seed", edited("seed = 1", "seed = 2")),
         ("seed removed", edited("seed = 1\n", "")),

@@ -66,7 +66,10 @@ fn toml_syntax_error_in_the_prompt() {
 #[test]
 fn toml_syntax_error_in_the_criteria() {
     let test = Test::project();
-    let text = format!("{}\n[[gates]\nmetric = \"pass_rate\"\n", test.read(CRITERIA_PATH));
+    let text = format!(
+        "{}\n[[gates]\nmetric = \"pass_rate\"\n",
+        test.read(CRITERIA_PATH)
+    );
     let line = line_of(&text, "[[gates]");
     test.write(CRITERIA_PATH, &text);
     rejects(&test, &RUN, &[&format!("criteria/c.toml:{line}:")]);
@@ -94,7 +97,11 @@ fn unknown_field_in_the_prompt_model() {
     let prompt = PROMPT.replacen("seed = 1", "seed = 1\ntemprature = 0.5", 1);
     let line = line_of(&prompt, "temprature = 0.5");
     let test = Test::project().file(PROMPT_PATH, &prompt);
-    rejects(&test, &RUN, &[&format!("prompts/p.toml:{line}:"), "temprature"]);
+    rejects(
+        &test,
+        &RUN,
+        &[&format!("prompts/p.toml:{line}:"), "temprature"],
+    );
 }
 
 #[test]
@@ -116,7 +123,11 @@ fn unknown_field_in_the_criteria() {
     let body = format!("colour = \"red\"\n{CRITERIA_BODY}");
     let test = with_criteria_body(&body);
     let line = line_of(&test.read(CRITERIA_PATH), "colour = \"red\"");
-    rejects(&test, &RUN, &[&format!("criteria/c.toml:{line}:"), "colour"]);
+    rejects(
+        &test,
+        &RUN,
+        &[&format!("criteria/c.toml:{line}:"), "colour"],
+    );
 }
 
 #[test]
@@ -125,7 +136,11 @@ fn misspelled_gate_threshold() {
     let body = CRITERIA_BODY.replacen("min = 1.0", "minimum = 1.0", 1);
     let test = with_criteria_body(&body);
     let line = line_of(&test.read(CRITERIA_PATH), "minimum = 1.0");
-    rejects(&test, &RUN, &[&format!("criteria/c.toml:{line}:"), "minimum"]);
+    rejects(
+        &test,
+        &RUN,
+        &[&format!("criteria/c.toml:{line}:"), "minimum"],
+    );
 }
 
 #[test]
@@ -137,9 +152,8 @@ fn unknown_scorer_type() {
 
 #[test]
 fn unknown_scorer_field() {
-    let body = format!(
-        "{CRITERIA_BODY}\n[[scorers]]\nname = \"r\"\ntype = \"regex\"\npatern = \"x\"\n"
-    );
+    let body =
+        format!("{CRITERIA_BODY}\n[[scorers]]\nname = \"r\"\ntype = \"regex\"\npatern = \"x\"\n");
     let test = with_criteria_body(&body);
     rejects(&test, &RUN, &["criteria/c.toml:", "patern"]);
 }
@@ -199,7 +213,66 @@ fn invalid_regex_in_the_mock_rules() {
 #[test]
 fn missing_mock_rules_file() {
     let test = Test::project();
-    rejects(&test, &run_with_rules(), &["golden/rules.toml", "not found"]);
+    rejects(
+        &test,
+        &run_with_rules(),
+        &["golden/rules.toml", "not found"],
+    );
+}
+
+#[test]
+fn criteria_that_checks_nothing() {
+    let body = "\n[[scorers]]\nname = \"s\"\ntype = \"length\"\nmin = 1\n";
+    let test = with_criteria_body(body);
+    rejects(&test, &RUN, &["criteria/c.toml"]);
+}
+
+#[test]
+fn two_scorers_with_one_name() {
+    let body = format!(
+        "{CRITERIA_BODY}\n[[scorers]]\nname = \"mentions_expected\"\ntype = \"length\"\nmin = 1\n"
+    );
+    let test = with_criteria_body(&body);
+    rejects(&test, &RUN, &["criteria/c.toml:", "mentions_expected"]);
+}
+
+#[test]
+fn per_case_assert_named_like_a_criteria_scorer() {
+    let golden = "{\"id\": \"a\", \"vars\": {\"question\": \"q\"}, \"expected\": \"q\", \
+                  \"assert\": [{\"name\": \"mentions_expected\", \"type\": \"length\", \"min\": 1}]}\n";
+    let test = Test::new()
+        .file(PROMPT_PATH, PROMPT)
+        .file(GOLDEN_PATH, golden)
+        .criteria(CRITERIA_PATH, "../golden/g.jsonl", CRITERIA_BODY);
+    rejects(&test, &RUN, &["golden/g.jsonl:1:", "mentions_expected"]);
+}
+
+#[test]
+fn compare_alpha_outside_zero_to_one() {
+    let body = format!("{CRITERIA_BODY}\n[compare]\nmetric = \"pass_rate\"\nalpha = 1.5\n");
+    let test = with_criteria_body(&body);
+    rejects(&test, &RUN, &["criteria/c.toml", "alpha"]);
+}
+
+#[test]
+fn invalid_prompt_id() {
+    let prompt = PROMPT.replacen("id = \"demo\"", "id = \"Demo Prompt\"", 1);
+    let test = Test::project().file(PROMPT_PATH, prompt);
+    rejects(&test, &RUN, &["prompts/p.toml", "Demo Prompt"]);
+}
+
+#[test]
+fn invalid_review_by_date() {
+    let prompt = PROMPT.replacen("2030-01-01", "next spring", 1);
+    let test = Test::project().file(PROMPT_PATH, prompt);
+    rejects(&test, &RUN, &["prompts/p.toml", "next spring"]);
+}
+
+#[test]
+fn prompt_without_messages() {
+    let prompt = &PROMPT[..PROMPT.find("[[messages]]").unwrap()];
+    let test = Test::project().file(PROMPT_PATH, prompt);
+    rejects(&test, &RUN, &["prompts/p.toml"]);
 }
 
 #[test]
@@ -282,7 +355,8 @@ fn golden_line_that_is_not_json() {
 #[test]
 fn golden_case_with_an_unknown_field() {
     // A typo such as `expect` must not silently drop the expected value.
-    let test = with_bad_golden("{\"id\": \"a\", \"vars\": {\"question\": \"q\"}, \"expect\": \"q\"}\n");
+    let test =
+        with_bad_golden("{\"id\": \"a\", \"vars\": {\"question\": \"q\"}, \"expect\": \"q\"}\n");
     rejects(&test, &RUN, &["golden/g.jsonl:1:", "expect"]);
 }
 
@@ -354,9 +428,25 @@ fn template_variable_a_case_lacks() {
 
 #[test]
 fn template_variable_a_case_lacks_in_a_later_message() {
-    let prompt = format!("{PROMPT}\n[[messages]]\nrole = \"assistant\"\ncontent = \"Dear {{{{ name }}}}\"\n");
+    let prompt = format!(
+        "{PROMPT}\n[[messages]]\nrole = \"assistant\"\ncontent = \"Dear {{{{ name }}}}\"\n"
+    );
     let test = Test::project().file(PROMPT_PATH, prompt);
     rejects(&test, &RUN, &["golden/g.jsonl:1:", "\"greet-001\"", "name"]);
+}
+
+#[test]
+fn nested_variable_a_case_lacks() {
+    // Met while rendering (the top-level variable exists): still exit 2, naming the case.
+    let prompt = PROMPT.replacen("{{ question }}", "{{ user.name }}: {{ question }}", 1);
+    let golden = "{\"id\": \"a\", \"vars\": {\"question\": \"q\", \"user\": {\"name\": \"Ann\"}}, \"expected\": \"q\"}\n\
+                  {\"id\": \"nameless\", \"vars\": {\"question\": \"q\", \"user\": {}}, \"expected\": \"q\"}\n";
+    let test = Test::new()
+        .file(PROMPT_PATH, prompt)
+        .file(GOLDEN_PATH, golden)
+        .criteria(CRITERIA_PATH, "../golden/g.jsonl", CRITERIA_BODY);
+    test.run_with(&RUN)
+        .input_error(&["golden/g.jsonl:2:", "\"nameless\"", "prompts/p.toml"]);
 }
 
 #[test]
@@ -364,7 +454,13 @@ fn missing_prompt_file() {
     let test = Test::project();
     rejects(
         &test,
-        &["run", "--prompt", "prompts/nope.toml", "--criteria", CRITERIA_PATH],
+        &[
+            "run",
+            "--prompt",
+            "prompts/nope.toml",
+            "--criteria",
+            CRITERIA_PATH,
+        ],
         &["prompts/nope.toml"],
     );
 }
@@ -374,7 +470,13 @@ fn missing_criteria_file() {
     let test = Test::project();
     rejects(
         &test,
-        &["run", "--prompt", PROMPT_PATH, "--criteria", "criteria/nope.toml"],
+        &[
+            "run",
+            "--prompt",
+            PROMPT_PATH,
+            "--criteria",
+            "criteria/nope.toml",
+        ],
         &["criteria/nope.toml"],
     );
 }
@@ -532,6 +634,11 @@ fn mock_response_using_a_variable_the_case_lacks() {
         RULES_PATH,
         "[[rules]]\nmatch = 'hello'\nresponse = 'Hi {{ name }}'\n",
     );
-    let line = test.run_with(&run_with_rules()).input_error(&["golden/rules.toml:1:", "name"]);
-    assert!(line.contains("greet-00"), "the error names the case: {line}");
+    let line = test
+        .run_with(&run_with_rules())
+        .input_error(&["golden/rules.toml:1:", "name"]);
+    assert!(
+        line.contains("greet-00"),
+        "the error names the case: {line}"
+    );
 }

@@ -12,5 +12,6 @@ mod gates;
 mod golden;
 mod hash;
 mod inputs;
+mod robustness;
 mod run_dir;
 mod scorers;

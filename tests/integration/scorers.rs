@@ -4,7 +4,9 @@
 
 use std::collections::BTreeSet;
 
-use crate::support::{CRITERIA_PATH, GOLDEN_PATH, PROMPT, PROMPT_PATH, RUN, RunDir, Test, assert_close};
+use crate::support::{
+    CRITERIA_PATH, GOLDEN_PATH, PROMPT, PROMPT_PATH, RUN, RunDir, Test, assert_close,
+};
 
 /// Each case's output is chosen by the mock: `json please` questions hit the rule, the
 /// rest fall through to `[default]`, which answers with the case's `answer` variable.
@@ -108,7 +110,11 @@ const EXPECTED: [(&str, [bool; 7], &[(&str, bool)]); 7] = [
         &[("exact", false), ("mentions", false)],
     ),
     ("json-ok", [true, false, true, true, true, true, true], &[]),
-    ("json-error", [false, false, true, true, true, false, true], &[]),
+    (
+        "json-error",
+        [false, false, true, true, true, false, true],
+        &[],
+    ),
     (
         "number",
         [false, true, true, true, false, false, true],
@@ -119,7 +125,11 @@ const EXPECTED: [(&str, [bool; 7], &[(&str, bool)]); 7] = [
         [false, true, true, true, false, false, true],
         &[("numeric", false)],
     ),
-    ("long-words", [true, false, true, false, false, false, false], &[]),
+    (
+        "long-words",
+        [true, false, true, false, false, false, false],
+        &[],
+    ),
 ];
 
 fn scorer_project(gates: &str) -> Test {
@@ -149,8 +159,14 @@ fn scored_run() -> RunDir {
 #[test]
 fn mock_rules_choose_each_output() {
     let run = scored_run();
-    assert_eq!(run.call("json-ok", 0)["output"], r#"{"status": "ok", "n": 7}"#);
-    assert_eq!(run.call("json-error", 0)["output"], r#"{"status": "error", "n": 7}"#);
+    assert_eq!(
+        run.call("json-ok", 0)["output"],
+        r#"{"status": "ok", "n": 7}"#
+    );
+    assert_eq!(
+        run.call("json-error", 0)["output"],
+        r#"{"status": "error", "n": 7}"#
+    );
     assert_eq!(run.call("number", 0)["output"], "Total: $1,234.50, thanks");
 }
 
@@ -205,7 +221,9 @@ fn scores_carry_a_value_and_a_reason() {
             let passed = score["passed"].as_bool().expect("boolean passed");
             assert!((0.0..=1.0).contains(&value), "{name}: {score:#}");
             assert!(
-                score["reason"].as_str().is_some_and(|r| !r.trim().is_empty()),
+                score["reason"]
+                    .as_str()
+                    .is_some_and(|r| !r.trim().is_empty()),
                 "{name}: {score:#}"
             );
             if name != "similar" {
@@ -215,9 +233,16 @@ fn scores_carry_a_value_and_a_reason() {
         }
     }
     assert_eq!(run.score("json-ok", "similar")["score"], 1.0);
-    assert!(run.score("exact-miss", "similar")["score"].as_f64().unwrap() < 0.8);
+    assert!(
+        run.score("exact-miss", "similar")["score"]
+            .as_f64()
+            .unwrap()
+            < 0.8
+    );
     // Reasons say what was found.
-    let reason = run.score("exact-miss", "no_flattery")["reason"].as_str().unwrap();
+    let reason = run.score("exact-miss", "no_flattery")["reason"]
+        .as_str()
+        .unwrap();
     assert!(reason.contains("great idea"), "{reason}");
 }
 
@@ -243,7 +268,10 @@ fn scorer_gates_measure_pass_rates_and_means() {
         .collect();
     let expected_mean = scores.iter().sum::<f64>() / scores.len() as f64;
     assert_close(mean["value"].as_f64().unwrap(), expected_mean);
-    assert!(expected_mean > 3.0 / 7.0 - 1e-9 && expected_mean < 1.0, "{expected_mean}");
+    assert!(
+        expected_mean > 3.0 / 7.0 - 1e-9 && expected_mean < 1.0,
+        "{expected_mean}"
+    );
     assert_eq!(run.report["verdict"], "pass");
 }
 

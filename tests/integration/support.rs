@@ -17,7 +17,9 @@
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::rc::Rc;
+use std::time::Duration;
 
 use serde_json::Value;
 use tempfile::TempDir;
@@ -147,7 +149,12 @@ impl Test {
     /// already be written. `golden` is relative to the criteria file's folder, as in the
     /// file itself; `body` is laid out as `criteria_text` says.
     pub fn criteria(self, path: &str, golden: &str, body: &str) -> Test {
-        let golden_file = normalize(&Path::new(path).parent().unwrap_or(Path::new("")).join(golden));
+        let golden_file = normalize(
+            &Path::new(path)
+                .parent()
+                .unwrap_or(Path::new(""))
+                .join(golden),
+        );
         let hash = self.golden_hash(golden_file.to_str().expect("utf-8 path"));
         let text = criteria_text(golden, &hash, body);
         self.file(path, text)
@@ -188,11 +195,28 @@ impl Test {
         self.run_with(&args)
     }
 
-    /// Runs the binary with these arguments (`--no-progress` is appended to `run`).
+    /// Runs the binary with these arguments (`--no-progress` is appended to `run`) and
+    /// waits for it, for at most a minute.
     pub fn run_with(&self, args: &[&str]) -> Output {
-        let cwd = self.path().join(&self.cwd);
-        let mut cmd = assert_cmd::Command::cargo_bin("promptgate").expect("promptgate binary");
-        cmd.current_dir(&cwd)
+        let output = assert_cmd::Command::from_std(self.command(args))
+            .timeout(Duration::from_secs(60))
+            .output()
+            .expect("spawn promptgate");
+        Output {
+            args: args.iter().map(|a| a.to_string()).collect(),
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            cwd: self.path().join(&self.cwd),
+            _dir: Rc::clone(&self.dir),
+        }
+    }
+
+    /// The command `run_with` runs, for tests that must spawn it themselves: the
+    /// package's `promptgate` binary, in the working folder, with a clean environment.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("promptgate"));
+        cmd.current_dir(self.path().join(&self.cwd))
             .env("NO_COLOR", "1")
             .env_remove("RUST_BACKTRACE")
             .env_remove("RUST_LIB_BACKTRACE")
@@ -202,15 +226,7 @@ impl Test {
         if args.first() == Some(&"run") {
             cmd.arg("--no-progress");
         }
-        let output = cmd.output().expect("spawn promptgate");
-        Output {
-            args: args.iter().map(|a| a.to_string()).collect(),
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-            cwd,
-            _dir: Rc::clone(&self.dir),
-        }
+        cmd
     }
 
     /// Run directories directly under `out` (relative to the tempdir), sorted.
@@ -256,7 +272,9 @@ fn normalize(path: &Path) -> PathBuf {
     for component in path.components() {
         match component {
             Component::CurDir => {}
-            Component::ParentDir if matches!(out.components().next_back(), Some(Component::Normal(_))) => {
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
                 out.pop();
             }
             other => out.push(other),
@@ -288,7 +306,10 @@ pub fn criteria_text(golden: &str, hash: &str, body: &str) -> String {
 /// `sha256:` followed by 64 lowercase hex digits.
 pub fn is_sha256_id(text: &str) -> bool {
     text.strip_prefix("sha256:").is_some_and(|hex| {
-        hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        hex.len() == 64
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     })
 }
 
@@ -379,7 +400,11 @@ impl Output {
             "an input error printed to stdout\n{}",
             self.dump()
         );
-        let lines: Vec<&str> = self.stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        let lines: Vec<&str> = self
+            .stderr
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .collect();
         assert!(
             lines.len() == 1 && lines[0].starts_with("error: "),
             "stderr is not exactly one `error: ` line\n{}",

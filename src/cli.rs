@@ -26,7 +26,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a prompt version over the criteria's golden set and judge the gates.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Print a prompt file's version (sha256 of its model settings and messages).
     Hash(HashArgs),
     /// Print a golden set's hash (the value a criteria file pins) and its case count.
@@ -37,6 +37,8 @@ pub enum Command {
 pub enum BackendKind {
     /// Deterministic scripted model: echo, or the rules in --mock-rules. No network.
     Mock,
+    /// Any program: the request as JSON on stdin, {"output": ...} on stdout (--command).
+    Command,
 }
 
 #[derive(Debug, Args)]
@@ -47,12 +49,22 @@ pub enum BackendKind {
     (searched from the working directory upward); flags override it.")]
 pub struct RunArgs {
     /// Prompt file (TOML) whose version is run.
-    #[arg(long, value_name = "FILE")]
-    pub prompt: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "resume")]
+    pub prompt: Option<PathBuf>,
 
     /// Criteria file (TOML): pinned golden set, scorers, gates.
-    #[arg(long, value_name = "FILE")]
-    pub criteria: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "resume")]
+    pub criteria: Option<PathBuf>,
+
+    /// Continue an interrupted or killed run: its settings come from its manifest (an API
+    /// key again from the environment); only the (case, repeat) pairs with no line in its
+    /// calls.jsonl are called.
+    #[arg(
+        long,
+        value_name = "RUN_DIR",
+        conflicts_with_all = ["prompt", "criteria", "backend", "mock_rules", "command", "out"]
+    )]
+    pub resume: Option<PathBuf>,
 
     /// Where outputs come from [default: promptgate.toml's [backend] kind, else mock].
     #[arg(long, value_enum)]
@@ -66,6 +78,42 @@ pub struct RunArgs {
     /// Simulated latency of every mock call, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 0)]
     pub mock_latency_ms: u64,
+
+    /// Program for --backend command, split like a shell would but run without one, e.g.
+    /// "python3 scripts/call_model.py --fast". One process per call.
+    #[arg(long, value_name = "CMD")]
+    pub command: Option<String>,
+
+    /// OpenAI-compatible endpoint for --backend openai [default: $OPENAI_BASE_URL, else
+    /// promptgate.toml's [backend] base_url, else https://api.openai.com/v1].
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+
+    /// Environment variable holding the API key for --backend openai.
+    #[arg(long, value_name = "VAR", default_value = "OPENAI_API_KEY")]
+    pub api_key_env: String,
+
+    /// Seconds one attempt may take before it is abandoned (and retried).
+    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
+    pub timeout: f64,
+
+    /// Retries per call on 429, 5xx, timeouts and dropped connections, with exponential
+    /// backoff and jitter, honouring Retry-After. Counted in calls.jsonl's `attempts`.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub max_retries: u32,
+
+    /// Start at most this many requests per minute (retries included).
+    #[arg(long, value_name = "N")]
+    pub rpm: Option<u32>,
+
+    /// Share of calls that may fail for good (after retries) before the run ends with
+    /// exit 3. Failed calls always count as failing cases, never as passes.
+    #[arg(long, value_name = "RATE", default_value_t = 0.0)]
+    pub max_error_rate: f64,
+
+    /// Neither read nor write the response cache (.promptgate/cache under the project root).
+    #[arg(long)]
+    pub no_cache: bool,
 
     /// Calls in flight at once [default: promptgate.toml's [run] concurrency, else 8].
     #[arg(long, value_name = "N")]

@@ -7,13 +7,17 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::backend::Backend;
+use crate::backend::command::CommandBackend;
 use crate::backend::mock::MockBackend;
+use crate::backend::resilience::{CallPolicy, RateLimiter, RetryPolicy};
 use crate::cli::{BackendKind, RunArgs};
 use crate::criteria::Criteria;
 use crate::error::{Error, Location, Result};
 use crate::golden::GoldenSet;
 use crate::project::Project;
 use crate::prompt::Prompt;
+use crate::run::cache::{BackendKey, Cache};
+use crate::run::manifest::Settings;
 use crate::score::{Scorer, ScorerSet};
 
 pub const DEFAULT_CONCURRENCY: usize = 8;
@@ -28,6 +32,7 @@ pub struct BackendInfo {
     pub kind: String,
     pub model: String,
     pub endpoint: Option<String>,
+    pub command: Option<String>,
     pub mock_rules: Option<String>,
     pub mock_latency_ms: Option<u64>,
 }
@@ -40,10 +45,17 @@ pub struct RunPlan {
     pub scorers: ScorerSet,
     pub backend: Backend,
     pub backend_info: BackendInfo,
+    pub policy: CallPolicy,
+    /// None for the mock backend and with --no-cache.
+    pub cache: Option<Cache>,
+    /// Share of calls that may fail for good before the run ends with exit 3.
+    pub max_error_rate: f64,
     pub concurrency: usize,
     pub repeat: u32,
     pub out_dir: PathBuf,
     pub show_progress: bool,
+    /// The settings a resumed run is rebuilt from.
+    pub settings: Settings,
 }
 
 impl RunPlan {
@@ -77,8 +89,13 @@ impl RunPlan {
             (None, None) => project.root.join(DEFAULT_OUT),
         };
 
-        let prompt = Prompt::load(&args.prompt)?;
-        let criteria = Criteria::load(&args.criteria)?;
+        let (Some(prompt_path), Some(criteria_path)) = (&args.prompt, &args.criteria) else {
+            return Err(Error::usage(
+                "run needs --prompt and --criteria (or --resume RUN_DIR)",
+            ));
+        };
+        let prompt = Prompt::load(prompt_path)?;
+        let criteria = Criteria::load(criteria_path)?;
         let golden_path = criteria.golden_path();
         let golden = GoldenSet::load(&golden_path)?;
         if golden.hash != criteria.golden.sha256 {
@@ -100,6 +117,27 @@ impl RunPlan {
         check_variables(&prompt, &golden)?;
 
         let (backend, backend_info) = build_backend(args, &project, &prompt)?;
+        let policy = build_policy(args)?;
+        let cache = (backend.is_cacheable() && !args.no_cache).then(|| Cache::new(&project.root));
+        let settings = Settings {
+            backend: backend_info.kind.clone(),
+            command: backend_info.command.clone(),
+            base_url: backend_info.endpoint.clone(),
+            api_key_env: (backend_info.kind == "openai").then(|| args.api_key_env.clone()),
+            mock_rules: backend_info.mock_rules.clone(),
+            mock_latency_ms: args.mock_latency_ms,
+            timeout_secs: args.timeout,
+            max_retries: args.max_retries,
+            rpm: args.rpm,
+            max_error_rate: args.max_error_rate,
+            cache: !args.no_cache,
+        };
+        if !(0.0..=1.0).contains(&args.max_error_rate) {
+            return Err(Error::usage(format!(
+                "--max-error-rate {} is out of range: use a share from 0 to 1",
+                args.max_error_rate
+            )));
+        }
         Ok(RunPlan {
             project,
             prompt,
@@ -108,11 +146,23 @@ impl RunPlan {
             scorers,
             backend,
             backend_info,
+            cache,
+            policy,
+            max_error_rate: args.max_error_rate,
             concurrency,
             repeat: args.repeat,
             out_dir,
             show_progress: !args.no_progress,
+            settings,
         })
+    }
+
+    pub fn cache_identity(&self) -> BackendKey<'_> {
+        BackendKey {
+            kind: &self.backend_info.kind,
+            endpoint: self.backend_info.endpoint.as_deref(),
+            command: self.backend_info.command.as_deref(),
+        }
     }
 
     pub fn total_calls(&self) -> usize {
@@ -224,6 +274,34 @@ fn check_variables(prompt: &Prompt, golden: &GoldenSet) -> Result<()> {
     Ok(())
 }
 
+fn build_policy(args: &RunArgs) -> Result<CallPolicy> {
+    if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= 86_400.0) {
+        return Err(Error::usage(format!(
+            "--timeout {} is out of range: use seconds from 0.001 to 86400",
+            args.timeout
+        )));
+    }
+    if args.max_retries > 100 {
+        return Err(Error::usage(format!(
+            "--max-retries {} is out of range: use 0 to 100",
+            args.max_retries
+        )));
+    }
+    let limiter = match args.rpm {
+        Some(0) => return Err(Error::usage("--rpm must be at least 1")),
+        Some(rpm) => Some(RateLimiter::per_minute(rpm)),
+        None => None,
+    };
+    Ok(CallPolicy {
+        timeout: Duration::from_secs_f64(args.timeout),
+        retry: RetryPolicy {
+            max_retries: args.max_retries,
+            ..RetryPolicy::default()
+        },
+        limiter,
+    })
+}
+
 fn build_backend(
     args: &RunArgs,
     project: &Project,
@@ -232,12 +310,16 @@ fn build_backend(
     let kind = match (args.backend, project.config.backend.kind.as_deref()) {
         (Some(kind), _) => kind,
         (None, None | Some("mock")) => BackendKind::Mock,
+        (None, Some("command")) => BackendKind::Command,
         (None, Some(other)) => {
             return Err(project.config_error(format!(
-                "[backend] kind = {other:?} is not a backend this build has (available: mock)"
+                "[backend] kind = {other:?} is not a backend this build has (available: mock, command)"
             )));
         }
     };
+    if kind != BackendKind::Command && args.command.is_some() {
+        return Err(Error::usage("--command needs --backend command"));
+    }
     match kind {
         BackendKind::Mock => {
             let latency = Duration::from_millis(args.mock_latency_ms);
@@ -254,10 +336,28 @@ fn build_backend(
                 kind: "mock".into(),
                 model: prompt.model.name.clone(),
                 endpoint: None,
+                command: None,
                 mock_rules: rules.as_deref().map(|p| project.relative(p)),
                 mock_latency_ms: Some(args.mock_latency_ms),
             };
-            Ok((Backend::Mock(mock), info))
+            Ok((Backend::Mock(Box::new(mock)), info))
+        }
+        BackendKind::Command => {
+            let Some(command) = &args.command else {
+                return Err(Error::usage(
+                    "--backend command needs --command \"PROGRAM ARG...\"",
+                ));
+            };
+            let backend = CommandBackend::new(command, project.root.clone())?;
+            let info = BackendInfo {
+                kind: "command".into(),
+                model: prompt.model.name.clone(),
+                endpoint: None,
+                command: Some(backend.command_line()),
+                mock_rules: None,
+                mock_latency_ms: None,
+            };
+            Ok((Backend::Command(backend), info))
         }
     }
 }

@@ -212,6 +212,8 @@ mod tests {
         };
         let vars: Map<String, Value> = vars;
         mock.answer(&Request {
+            prompt_id: "p",
+            prompt_version: "v",
             model: &model,
             messages: &messages,
             vars: &vars,

@@ -1,14 +1,53 @@
 //! Where outputs come from. `mock` is deterministic and offline; it is the default.
+//! `command` runs any program per call. Every backend reports failures as a `CallError`
+//! whose kind decides whether the call is retried (see `resilience`).
 
+pub mod command;
 pub mod mock;
+pub mod openai;
+pub mod resilience;
+
+use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use crate::error::Result;
+use crate::error::Error;
 use crate::prompt::{Message, ModelSettings};
+
+/// Why a call failed.
+#[derive(Debug)]
+pub enum CallError {
+    /// Worth another attempt: 429, 5xx, a timeout, a dropped connection, a garbled answer.
+    Transient {
+        reason: String,
+        retry_after: Option<Duration>,
+    },
+    /// No retry can help (401, 400, 404): the call fails for good at once.
+    Permanent { reason: String },
+    /// The user's files are wrong (a mock rule's template, a program that does not exist):
+    /// the run stops with exit 2.
+    Input(Error),
+}
+
+impl CallError {
+    pub fn transient(reason: impl Into<String>) -> CallError {
+        CallError::Transient {
+            reason: reason.into(),
+            retry_after: None,
+        }
+    }
+}
+
+impl From<Error> for CallError {
+    fn from(error: Error) -> Self {
+        CallError::Input(error)
+    }
+}
 
 /// One model call: the rendered conversation for one (case, repeat).
 pub struct Request<'a> {
+    pub prompt_id: &'a str,
+    pub prompt_version: &'a str,
     pub model: &'a ModelSettings,
     pub messages: &'a [Message],
     pub vars: &'a Map<String, Value>,
@@ -28,20 +67,28 @@ pub struct Response {
 /// The backend a run talks to. An enum rather than a trait object: the set is closed and
 /// static dispatch keeps the hot path free of boxing.
 pub enum Backend {
-    Mock(mock::MockBackend),
+    Mock(Box<mock::MockBackend>),
+    Command(command::CommandBackend),
 }
 
 impl Backend {
-    pub async fn complete(&self, request: &Request<'_>) -> Result<Response> {
+    pub async fn complete(&self, request: &Request<'_>) -> Result<Response, CallError> {
         match self {
-            Backend::Mock(mock) => mock.complete(request).await,
+            Backend::Mock(mock) => mock.complete(request).await.map_err(CallError::Input),
+            Backend::Command(command) => command.complete(request).await,
         }
     }
 
     pub fn kind(&self) -> &'static str {
         match self {
             Backend::Mock(_) => "mock",
+            Backend::Command(_) => "command",
         }
+    }
+
+    /// Whether answers are worth caching: the mock computes them faster than a disk read.
+    pub fn is_cacheable(&self) -> bool {
+        !matches!(self, Backend::Mock(_))
     }
 }
 

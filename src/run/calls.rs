@@ -86,9 +86,14 @@ pub struct CallLog {
 }
 
 impl CallLog {
-    pub fn create(run_dir: &Path) -> Result<CallLog> {
+    /// Opens the run's log for appending (creating it for a new run).
+    pub fn open(run_dir: &Path) -> Result<CallLog> {
         let path = run_dir.join(FILE_NAME);
-        let file = File::create(&path).map_err(|e| Error::write_failed(&path, &e))?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| Error::write_failed(&path, &e))?;
         Ok(CallLog {
             path,
             out: BufWriter::with_capacity(256 * 1024, file),

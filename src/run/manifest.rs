@@ -38,6 +38,8 @@ pub struct BackendRef {
     pub model: String,
     pub endpoint: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mock_rules: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mock_latency_ms: Option<u64>,
@@ -75,6 +77,7 @@ impl Identity {
                 kind: info.kind.clone(),
                 model: info.model.clone(),
                 endpoint: info.endpoint.clone(),
+                command: info.command.clone(),
                 mock_rules: info.mock_rules.clone(),
                 mock_latency_ms: info.mock_latency_ms,
             },
@@ -95,6 +98,23 @@ pub enum Status {
     Failed,
 }
 
+/// How the run was made, so `--resume` can continue it the same way. Paths are relative to
+/// the project root; a key is never stored, only the name of the variable holding it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Settings {
+    pub backend: String,
+    pub command: Option<String>,
+    pub base_url: Option<String>,
+    pub api_key_env: Option<String>,
+    pub mock_rules: Option<String>,
+    pub mock_latency_ms: u64,
+    pub timeout_secs: f64,
+    pub max_retries: u32,
+    pub rpm: Option<u32>,
+    pub max_error_rate: f64,
+    pub cache: bool,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Manifest {
     pub tool_version: String,
@@ -112,9 +132,21 @@ pub struct Manifest {
     pub calls_done: usize,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verdict: Option<String>,
+    pub settings: Settings,
 }
 
 impl Manifest {
+    pub fn load(run_dir: &Path) -> Result<Manifest> {
+        let path = run_dir.join(FILE_NAME);
+        let text = crate::error::read_text(&path)?;
+        serde_json::from_str(&text).map_err(|e| {
+            Error::input(
+                crate::error::Location::line(&path, e.line()),
+                format!("not a promptgate manifest: {e}"),
+            )
+        })
+    }
+
     /// Writes atomically (temp file + rename), so a reader never sees half a manifest.
     pub fn write(&self, run_dir: &Path) -> Result<()> {
         let path = run_dir.join(FILE_NAME);

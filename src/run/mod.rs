@@ -2,9 +2,11 @@
 //! its consumers (the calls.jsonl writer, the progress display, the tally the verdict is
 //! judged on). It never prints results itself; reporters render the outcome.
 
+pub mod cache;
 pub mod calls;
 pub mod manifest;
 mod progress;
+pub mod resume;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -21,6 +23,7 @@ use crate::gate::{self, Failure, Sample, SlotScore};
 use crate::plan::RunPlan;
 use crate::report::Report;
 use crate::score::{Observation, snippet};
+use cache::Cache;
 use calls::{CallLog, CallRecord, LineContext};
 use manifest::{Identity, Manifest, Status};
 use progress::Progress;
@@ -62,7 +65,8 @@ fn now_rfc3339() -> String {
     humantime::format_rfc3339_millis(SystemTime::now()).to_string()
 }
 
-/// Renders, calls and scores one (case, repeat).
+/// Renders, calls (or reads the cache) and scores one (case, repeat). A call that fails
+/// for good becomes a record with an `error` and no scores: it fails every scorer.
 async fn call_one(plan: &RunPlan, case_index: usize, repeat: u32) -> Result<CallRecord> {
     let case = &plan.golden.cases[case_index];
     let vars = crate::template::context(&case.vars);
@@ -73,57 +77,152 @@ async fn call_one(plan: &RunPlan, case_index: usize, repeat: u32) -> Result<Call
         )
     })?;
     let request = Request {
+        prompt_id: &plan.prompt.id,
+        prompt_version: &plan.prompt.version,
         model: &plan.prompt.model,
         messages: &messages,
         vars: &case.vars,
         case_id: &case.id,
         repeat,
     };
-    let started = Instant::now();
-    let response = plan.backend.complete(&request).await?;
-    let latency_ms = started.elapsed().as_millis() as u64;
-    let scores = plan.scorers.score(
-        case_index,
-        &Observation {
-            output: &response.output,
-            latency_ms,
-            case,
-        },
-    );
-    Ok(CallRecord {
+    let cache_key = plan.cache.as_ref().map(|_| {
+        Cache::key(
+            &plan.cache_identity(),
+            &plan.prompt.model,
+            &messages,
+            repeat,
+        )
+    });
+    let cached = match (&plan.cache, &cache_key) {
+        (Some(cache), Some(key)) => cache.get(key),
+        _ => None,
+    };
+    let mut record = CallRecord {
         case_index,
         repeat,
         finished_at: SystemTime::now(),
-        model: response.model,
-        response_hash: Some(digest::sha256_id(response.output.as_bytes())),
-        output: response.output,
-        latency_ms,
-        tokens_in: response.tokens_in,
-        tokens_out: response.tokens_out,
-        attempts: 1,
-        cached: false,
+        model: plan.prompt.model.name.clone(),
+        output: String::new(),
+        response_hash: None,
+        latency_ms: 0,
+        tokens_in: None,
+        tokens_out: None,
+        attempts: 0,
+        cached: cached.is_some(),
         error: None,
-        scores,
-    })
+        scores: Vec::new(),
+    };
+    let response = match cached {
+        Some(entry) => {
+            let (response, latency_ms) = entry.response();
+            record.latency_ms = latency_ms;
+            response
+        }
+        None => {
+            let attempted = plan.policy.call(&plan.backend, &request).await?;
+            record.attempts = attempted.attempts;
+            record.latency_ms = attempted.latency.as_millis() as u64;
+            match attempted.result {
+                Ok(response) => {
+                    if let (Some(cache), Some(key)) = (&plan.cache, &cache_key) {
+                        cache.put(
+                            key,
+                            &cache::Entry {
+                                output: response.output.clone(),
+                                tokens_in: response.tokens_in,
+                                tokens_out: response.tokens_out,
+                                model: response.model.clone(),
+                                latency_ms: record.latency_ms,
+                            },
+                        );
+                    }
+                    response
+                }
+                Err(reason) => {
+                    record.finished_at = SystemTime::now();
+                    record.error = Some(reason);
+                    return Ok(record);
+                }
+            }
+        }
+    };
+    record.scores = plan.scorers.score(
+        case_index,
+        &Observation {
+            output: &response.output,
+            latency_ms: record.latency_ms,
+            case,
+        },
+    );
+    record.finished_at = SystemTime::now();
+    record.model = response.model;
+    record.response_hash = Some(digest::sha256_id(response.output.as_bytes()));
+    record.tokens_in = response.tokens_in;
+    record.tokens_out = response.tokens_out;
+    record.output = response.output;
+    Ok(record)
 }
 
 async fn worker(
     plan: Arc<RunPlan>,
+    pending: Arc<Vec<usize>>,
     next: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
     results: mpsc::Sender<Result<CallRecord>>,
 ) {
-    let total = plan.total_calls();
     let repeat = plan.repeat as usize;
     while !stop.load(Ordering::Relaxed) {
-        let index = next.fetch_add(1, Ordering::Relaxed);
-        if index >= total {
+        let Some(&index) = pending.get(next.fetch_add(1, Ordering::Relaxed)) else {
             break;
-        }
+        };
         let result = call_one(&plan, index / repeat, (index % repeat) as u32).await;
         if results.send(result).await.is_err() {
             break;
         }
+    }
+}
+
+/// Calls that failed for good, against the share `--max-error-rate` allows.
+struct CallErrors {
+    allowed: usize,
+    count: usize,
+    max_error_rate: f64,
+    examples: Vec<String>,
+}
+
+impl CallErrors {
+    fn new(max_error_rate: f64, total: usize) -> CallErrors {
+        CallErrors {
+            allowed: (max_error_rate * total as f64).floor() as usize,
+            count: 0,
+            max_error_rate,
+            examples: Vec::new(),
+        }
+    }
+
+    /// Counts one failed call; true once more have failed than are allowed.
+    fn record(&mut self, case_id: &str, reason: &str) -> bool {
+        self.count += 1;
+        if self.examples.len() < 3 {
+            self.examples.push(format!("{case_id}: {reason}"));
+        }
+        self.exceeded()
+    }
+
+    fn exceeded(&self) -> bool {
+        self.count > self.allowed
+    }
+
+    fn describe(&self, done: usize, total: usize, calls: &Path) -> String {
+        format!(
+            "{} calls failed for good after retries (--max-error-rate {} allows {} of {total}); \
+             the run stopped after {done} calls, recorded in {}. First failures: {}",
+            self.count,
+            self.max_error_rate,
+            self.allowed,
+            calls.display(),
+            self.examples.join("; ")
+        )
     }
 }
 
@@ -167,33 +266,88 @@ fn sample_of(plan: &RunPlan, record: &CallRecord) -> Sample {
 
 /// Runs the plan to the end and writes the run directory: manifest.json, calls.jsonl
 /// (line by line, as calls finish) and report.json.
-pub async fn execute(plan: Arc<RunPlan>) -> Result<RunOutcome> {
-    let (run_id, run_dir) = create_run_dir(&plan.out_dir)?;
-    let identity = Identity::of(&plan);
-    let total = plan.total_calls();
-    let mut manifest = Manifest {
+fn new_manifest(plan: &RunPlan, run_id: &str, identity: Identity) -> Manifest {
+    Manifest {
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
-        run_id: run_id.clone(),
+        run_id: run_id.to_string(),
         status: Status::Running,
         started_at: now_rfc3339(),
         finished_at: None,
-        identity: identity.clone(),
+        identity,
         concurrency: plan.concurrency,
         repeats: plan.repeat,
         shard: None,
-        calls_total: total,
+        calls_total: plan.total_calls(),
         calls_done: 0,
         verdict: None,
+        settings: plan.settings.clone(),
+    }
+}
+
+/// A run to continue: its directory, manifest and the calls it already finished.
+pub struct Resume {
+    pub run_dir: PathBuf,
+    pub manifest: Manifest,
+    pub finished: Vec<CallRecord>,
+}
+
+pub async fn execute(plan: Arc<RunPlan>, resume: Option<Resume>) -> Result<RunOutcome> {
+    let identity = Identity::of(&plan);
+    let total = plan.total_calls();
+    let (run_id, run_dir, mut manifest, finished) = match resume {
+        Some(resume) => {
+            let mut manifest = resume.manifest;
+            manifest.status = Status::Running;
+            manifest.finished_at = None;
+            manifest.verdict = None;
+            (
+                manifest.run_id.clone(),
+                resume.run_dir,
+                manifest,
+                resume.finished,
+            )
+        }
+        None => {
+            let (run_id, run_dir) = create_run_dir(&plan.out_dir)?;
+            let manifest = new_manifest(&plan, &run_id, identity.clone());
+            (run_id, run_dir, manifest, Vec::new())
+        }
     };
     manifest.write(&run_dir)?;
-    let mut log = CallLog::create(&run_dir)?;
+    let mut log = CallLog::open(&run_dir)?;
+
+    let repeat = plan.repeat as usize;
+    let mut owed = vec![true; total];
+    for record in &finished {
+        owed[record.case_index * repeat + record.repeat as usize] = false;
+    }
+    let pending: Arc<Vec<usize>> = Arc::new((0..total).filter(|&i| owed[i]).collect());
+    drop(owed);
+    let mut samples: Vec<Sample> = Vec::with_capacity(total.min(1 << 20));
+    let mut call_errors = CallErrors::new(plan.max_error_rate, total);
+    let mut failing = 0;
+    for record in &finished {
+        if let Some(reason) = &record.error {
+            call_errors.record(&plan.golden.cases[record.case_index].id, reason);
+        }
+        let sample = sample_of(&plan, record);
+        failing += !sample.passed() as usize;
+        samples.push(sample);
+    }
+    drop(finished);
 
     let next = Arc::new(AtomicUsize::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(AtomicBool::new(call_errors.exceeded()));
     let (tx, mut rx) = mpsc::channel(plan.concurrency.max(64) * 4);
     let mut workers = JoinSet::new();
-    for _ in 0..plan.concurrency.min(total) {
-        workers.spawn(worker(plan.clone(), next.clone(), stop.clone(), tx.clone()));
+    for _ in 0..plan.concurrency.min(pending.len()) {
+        workers.spawn(worker(
+            plan.clone(),
+            pending.clone(),
+            next.clone(),
+            stop.clone(),
+            tx.clone(),
+        ));
     }
     drop(tx);
 
@@ -205,9 +359,7 @@ pub async fn execute(plan: Arc<RunPlan>) -> Result<RunOutcome> {
         scorer_names: &plan.scorers.names,
         case_ids: &case_id,
     };
-    let mut progress = Progress::new(plan.show_progress, total);
-    let mut samples: Vec<Sample> = Vec::with_capacity(total.min(1 << 20));
-    let mut failing = 0;
+    let mut progress = Progress::new(plan.show_progress, pending.len());
     let mut fatal: Option<Error> = None;
     let mut interrupted_at: Option<Instant> = None;
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
@@ -237,6 +389,13 @@ pub async fn execute(plan: Arc<RunPlan>) -> Result<RunOutcome> {
                         stop.store(true, Ordering::Relaxed);
                         fatal.get_or_insert(e);
                         continue;
+                    }
+                    if let Some(reason) = &record.error
+                        && call_errors.record(plan.golden.cases[record.case_index].id.as_str(), reason)
+                    {
+                        // Past the allowed error rate the verdict can only be exit 3: stop
+                        // spending calls on it.
+                        stop.store(true, Ordering::Relaxed);
                     }
                     let sample = sample_of(&plan, &record);
                     failing += !sample.passed() as usize;
@@ -277,6 +436,15 @@ pub async fn execute(plan: Arc<RunPlan>) -> Result<RunOutcome> {
         // The original error is what the user must act on; a failure to record it is secondary.
         let _ = manifest.write(&run_dir);
         return Err(error);
+    }
+    if call_errors.exceeded() {
+        manifest.status = Status::Failed;
+        manifest.write(&run_dir)?;
+        return Err(Error::infrastructure(call_errors.describe(
+            samples.len(),
+            total,
+            &run_dir.join(calls::FILE_NAME),
+        )));
     }
     if interrupted_at.is_some() {
         manifest.status = Status::Interrupted;

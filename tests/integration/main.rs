@@ -5,6 +5,7 @@
 
 mod support;
 
+mod command_backend;
 mod csv_sets;
 mod defaults;
 mod demo;

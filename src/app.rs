@@ -80,7 +80,7 @@ fn resume_plan(args: &RunArgs, run_dir: &Path, cwd: &Path) -> Result<(RunPlan, r
         command: settings.command.clone(),
         base_url: settings.base_url.clone(),
         api_key_env: settings
-            .api_key_env
+            .key_env_var
             .clone()
             .unwrap_or_else(|| args.api_key_env.clone()),
         timeout: settings.timeout_secs,

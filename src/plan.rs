@@ -123,7 +123,7 @@ impl RunPlan {
             backend: backend_info.kind.clone(),
             command: backend_info.command.clone(),
             base_url: backend_info.endpoint.clone(),
-            api_key_env: (backend_info.kind == "openai").then(|| args.api_key_env.clone()),
+            key_env_var: (backend_info.kind == "openai").then(|| args.api_key_env.clone()),
             mock_rules: backend_info.mock_rules.clone(),
             mock_latency_ms: args.mock_latency_ms,
             timeout_secs: args.timeout,

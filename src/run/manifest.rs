@@ -105,7 +105,7 @@ pub struct Settings {
     pub backend: String,
     pub command: Option<String>,
     pub base_url: Option<String>,
-    pub api_key_env: Option<String>,
+    pub key_env_var: Option<String>,
     pub mock_rules: Option<String>,
     pub mock_latency_ms: u64,
     pub timeout_secs: f64,

@@ -62,6 +62,7 @@ fn resume_plan(args: &RunArgs, run_dir: &Path, cwd: &Path) -> Result<(RunPlan, r
     let backend = match settings.backend.as_str() {
         "mock" => BackendKind::Mock,
         "command" => BackendKind::Command,
+        "openai" => BackendKind::Openai,
         other => {
             return Err(Error::input(
                 Location::file(&manifest_path),
@@ -78,7 +79,8 @@ fn resume_plan(args: &RunArgs, run_dir: &Path, cwd: &Path) -> Result<(RunPlan, r
         mock_rules: settings.mock_rules.as_ref().map(|p| root.join(p)),
         mock_latency_ms: settings.mock_latency_ms,
         command: settings.command.clone(),
-        base_url: settings.base_url.clone(),
+        // A redacted endpoint cannot be called: take it from the flags and environment again.
+        base_url: settings.base_url.clone().filter(|url| !url.contains("***")),
         api_key_env: settings
             .key_env_var
             .clone()

@@ -39,6 +39,9 @@ pub enum BackendKind {
     Mock,
     /// Any program: the request as JSON on stdin, {"output": ...} on stdout (--command).
     Command,
+    /// Any OpenAI-compatible chat completions endpoint (--base-url; key from the
+    /// environment): OpenAI, vLLM, Ollama, LiteLLM, llama.cpp's server, OpenRouter, Azure.
+    Openai,
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,7 @@ use std::time::Duration;
 use crate::backend::Backend;
 use crate::backend::command::CommandBackend;
 use crate::backend::mock::MockBackend;
+use crate::backend::openai::OpenAiBackend;
 use crate::backend::resilience::{CallPolicy, RateLimiter, RetryPolicy};
 use crate::cli::{BackendKind, RunArgs};
 use crate::criteria::Criteria;
@@ -22,6 +23,7 @@ use crate::score::{Scorer, ScorerSet};
 
 pub const DEFAULT_CONCURRENCY: usize = 8;
 pub const DEFAULT_OUT: &str = ".promptgate/runs";
+pub const DEFAULT_OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
 /// Beyond these, a value is a typo, not a plan: refuse it before allocating for it.
 pub const MAX_CONCURRENCY: usize = 10_000;
 pub const MAX_REPEAT: u32 = 1_000;
@@ -311,14 +313,18 @@ fn build_backend(
         (Some(kind), _) => kind,
         (None, None | Some("mock")) => BackendKind::Mock,
         (None, Some("command")) => BackendKind::Command,
+        (None, Some("openai")) => BackendKind::Openai,
         (None, Some(other)) => {
             return Err(project.config_error(format!(
-                "[backend] kind = {other:?} is not a backend this build has (available: mock, command)"
+                "[backend] kind = {other:?} is not a backend this build has (available: mock, openai, command)"
             )));
         }
     };
     if kind != BackendKind::Command && args.command.is_some() {
         return Err(Error::usage("--command needs --backend command"));
+    }
+    if kind != BackendKind::Openai && args.base_url.is_some() {
+        return Err(Error::usage("--base-url needs --backend openai"));
     }
     match kind {
         BackendKind::Mock => {
@@ -358,6 +364,34 @@ fn build_backend(
                 mock_latency_ms: None,
             };
             Ok((Backend::Command(backend), info))
+        }
+        BackendKind::Openai => {
+            let base_url = args
+                .base_url
+                .clone()
+                .or_else(|| {
+                    std::env::var("OPENAI_BASE_URL")
+                        .ok()
+                        .filter(|u| !u.trim().is_empty())
+                })
+                .or_else(|| project.config.backend.base_url.clone())
+                .unwrap_or_else(|| DEFAULT_OPENAI_BASE_URL.to_string());
+            // The key is read here and handed to the client only: it is never stored in the
+            // plan, the manifest or any message.
+            let api_key = std::env::var(&args.api_key_env)
+                .ok()
+                .filter(|k| !k.trim().is_empty());
+            let backend =
+                OpenAiBackend::new(&base_url, api_key, Duration::from_secs_f64(args.timeout))?;
+            let info = BackendInfo {
+                kind: "openai".into(),
+                model: prompt.model.name.clone(),
+                endpoint: Some(backend.endpoint()),
+                command: None,
+                mock_rules: None,
+                mock_latency_ms: None,
+            };
+            Ok((Backend::OpenAi(Box::new(backend)), info))
         }
     }
 }

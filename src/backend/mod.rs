@@ -1,5 +1,5 @@
 //! Where outputs come from. `mock` is deterministic and offline; it is the default.
-//! `command` runs any program per call. Every backend reports failures as a `CallError`
+//! `openai` talks to any OpenAI-compatible endpoint; `command` runs any program per call. Every backend reports failures as a `CallError`
 //! whose kind decides whether the call is retried (see `resilience`).
 
 pub mod command;
@@ -69,6 +69,7 @@ pub struct Response {
 pub enum Backend {
     Mock(Box<mock::MockBackend>),
     Command(command::CommandBackend),
+    OpenAi(Box<openai::OpenAiBackend>),
 }
 
 impl Backend {
@@ -76,6 +77,7 @@ impl Backend {
         match self {
             Backend::Mock(mock) => mock.complete(request).await.map_err(CallError::Input),
             Backend::Command(command) => command.complete(request).await,
+            Backend::OpenAi(openai) => openai.complete(request).await,
         }
     }
 
@@ -83,6 +85,7 @@ impl Backend {
         match self {
             Backend::Mock(_) => "mock",
             Backend::Command(_) => "command",
+            Backend::OpenAi(_) => "openai",
         }
     }
 

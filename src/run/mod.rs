@@ -163,19 +163,35 @@ async fn call_one(plan: &RunPlan, case_index: usize, repeat: u32) -> Result<Call
     Ok(record)
 }
 
+/// What the workers share: the queue position, the stop flag, and the count of calls that
+/// failed for good (checked by the worker itself, so no call starts after the budget is
+/// spent).
+struct Schedule {
+    pending: Vec<usize>,
+    next: AtomicUsize,
+    stop: AtomicBool,
+    failed_calls: AtomicUsize,
+    allowed_failures: usize,
+}
+
 async fn worker(
     plan: Arc<RunPlan>,
-    pending: Arc<Vec<usize>>,
-    next: Arc<AtomicUsize>,
-    stop: Arc<AtomicBool>,
+    schedule: Arc<Schedule>,
     results: mpsc::Sender<Result<CallRecord>>,
 ) {
     let repeat = plan.repeat as usize;
-    while !stop.load(Ordering::Relaxed) {
-        let Some(&index) = pending.get(next.fetch_add(1, Ordering::Relaxed)) else {
+    while !schedule.stop.load(Ordering::Relaxed) {
+        let position = schedule.next.fetch_add(1, Ordering::Relaxed);
+        let Some(&index) = schedule.pending.get(position) else {
             break;
         };
         let result = call_one(&plan, index / repeat, (index % repeat) as u32).await;
+        if let Ok(record) = &result
+            && record.error.is_some()
+            && schedule.failed_calls.fetch_add(1, Ordering::Relaxed) + 1 > schedule.allowed_failures
+        {
+            schedule.stop.store(true, Ordering::Relaxed);
+        }
         if results.send(result).await.is_err() {
             break;
         }
@@ -200,13 +216,12 @@ impl CallErrors {
         }
     }
 
-    /// Counts one failed call; true once more have failed than are allowed.
-    fn record(&mut self, case_id: &str, reason: &str) -> bool {
+    /// Counts one failed call.
+    fn record(&mut self, case_id: &str, reason: &str) {
         self.count += 1;
         if self.examples.len() < 3 {
             self.examples.push(format!("{case_id}: {reason}"));
         }
-        self.exceeded()
     }
 
     fn exceeded(&self) -> bool {
@@ -321,7 +336,7 @@ pub async fn execute(plan: Arc<RunPlan>, resume: Option<Resume>) -> Result<RunOu
     for record in &finished {
         owed[record.case_index * repeat + record.repeat as usize] = false;
     }
-    let pending: Arc<Vec<usize>> = Arc::new((0..total).filter(|&i| owed[i]).collect());
+    let pending: Vec<usize> = (0..total).filter(|&i| owed[i]).collect();
     drop(owed);
     let mut samples: Vec<Sample> = Vec::with_capacity(total.min(1 << 20));
     let mut call_errors = CallErrors::new(plan.max_error_rate, total);
@@ -336,18 +351,19 @@ pub async fn execute(plan: Arc<RunPlan>, resume: Option<Resume>) -> Result<RunOu
     }
     drop(finished);
 
-    let next = Arc::new(AtomicUsize::new(0));
-    let stop = Arc::new(AtomicBool::new(call_errors.exceeded()));
+    let owed_calls = pending.len();
+    let schedule = Arc::new(Schedule {
+        pending,
+        next: AtomicUsize::new(0),
+        stop: AtomicBool::new(call_errors.exceeded()),
+        failed_calls: AtomicUsize::new(call_errors.count),
+        allowed_failures: call_errors.allowed,
+    });
+    let stop = &schedule.stop;
     let (tx, mut rx) = mpsc::channel(plan.concurrency.max(64) * 4);
     let mut workers = JoinSet::new();
-    for _ in 0..plan.concurrency.min(pending.len()) {
-        workers.spawn(worker(
-            plan.clone(),
-            pending.clone(),
-            next.clone(),
-            stop.clone(),
-            tx.clone(),
-        ));
+    for _ in 0..plan.concurrency.min(owed_calls) {
+        workers.spawn(worker(plan.clone(), schedule.clone(), tx.clone()));
     }
     drop(tx);
 
@@ -359,7 +375,7 @@ pub async fn execute(plan: Arc<RunPlan>, resume: Option<Resume>) -> Result<RunOu
         scorer_names: &plan.scorers.names,
         case_ids: &case_id,
     };
-    let mut progress = Progress::new(plan.show_progress, pending.len());
+    let mut progress = Progress::new(plan.show_progress, owed_calls);
     let mut fatal: Option<Error> = None;
     let mut interrupted_at: Option<Instant> = None;
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
@@ -390,12 +406,10 @@ pub async fn execute(plan: Arc<RunPlan>, resume: Option<Resume>) -> Result<RunOu
                         fatal.get_or_insert(e);
                         continue;
                     }
-                    if let Some(reason) = &record.error
-                        && call_errors.record(plan.golden.cases[record.case_index].id.as_str(), reason)
-                    {
-                        // Past the allowed error rate the verdict can only be exit 3: stop
-                        // spending calls on it.
-                        stop.store(true, Ordering::Relaxed);
+                    if let Some(reason) = &record.error {
+                        // The workers stop themselves once the budget is spent; this keeps
+                        // the count and the examples for the message.
+                        call_errors.record(plan.golden.cases[record.case_index].id.as_str(), reason);
                     }
                     let sample = sample_of(&plan, &record);
                     failing += !sample.passed() as usize;

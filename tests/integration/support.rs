@@ -198,7 +198,14 @@ impl Test {
     /// Runs the binary with these arguments (`--no-progress` is appended to `run`) and
     /// waits for it, for at most a minute.
     pub fn run_with(&self, args: &[&str]) -> Output {
-        let output = assert_cmd::Command::from_std(self.command(args))
+        self.run_env(args, &[])
+    }
+
+    /// `run_with`, with extra environment variables (an API key, a base URL).
+    pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut command = self.command(args);
+        command.envs(env.iter().copied());
+        let output = assert_cmd::Command::from_std(command)
             .timeout(Duration::from_secs(60))
             .output()
             .expect("spawn promptgate");
@@ -222,6 +229,8 @@ impl Test {
             .env_remove("RUST_LIB_BACKTRACE")
             .env_remove("GITHUB_ACTIONS")
             .env_remove("GITHUB_STEP_SUMMARY")
+            .env_remove("OPENAI_API_KEY")
+            .env_remove("OPENAI_BASE_URL")
             .args(args);
         if args.first() == Some(&"run") {
             cmd.arg("--no-progress");

@@ -230,9 +230,10 @@ impl CallErrors {
 
     fn describe(&self, done: usize, total: usize, calls: &Path) -> String {
         format!(
-            "{} calls failed for good after retries (--max-error-rate {} allows {} of {total}); \
+            "{} call{} failed for good after retries (--max-error-rate {} allows {} of {total}); \
              the run stopped after {done} calls, recorded in {}. First failures: {}",
             self.count,
+            if self.count == 1 { "" } else { "s" },
             self.max_error_rate,
             self.allowed,
             calls.display(),

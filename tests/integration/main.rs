@@ -13,6 +13,7 @@ mod gates;
 mod golden;
 mod hash;
 mod inputs;
+mod litellm;
 mod openai_backend;
 mod robustness;
 mod run_dir;

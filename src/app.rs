@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::cli::{BackendKind, Cli, Command, GoldenArgs, HashArgs, RunArgs};
+use crate::cli::{BackendKind, Cli, Command, GoldenArgs, HashArgs, RunArgs, RunOptions};
 use crate::error::{Error, Location, Result};
 use crate::exit;
 use crate::golden::GoldenSet;
@@ -30,7 +30,14 @@ fn run_command(args: &RunArgs) -> Result<i32> {
             let (plan, resume) = resume_plan(args, run_dir, &cwd)?;
             (plan, Some(resume))
         }
-        None => (RunPlan::build(args, &cwd)?, None),
+        None => {
+            let (Some(prompt), Some(criteria)) = (&args.prompt, &args.criteria) else {
+                return Err(Error::usage(
+                    "run needs --prompt and --criteria (or --resume RUN_DIR)",
+                ));
+            };
+            (RunPlan::build(prompt, criteria, &args.options, &cwd)?, None)
+        }
     };
     let plan = Arc::new(plan);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -71,10 +78,7 @@ fn resume_plan(args: &RunArgs, run_dir: &Path, cwd: &Path) -> Result<(RunPlan, r
         }
     };
     let identity = &manifest.identity;
-    let resumed = RunArgs {
-        prompt: Some(root.join(&identity.prompt.path)),
-        criteria: Some(root.join(&identity.criteria.path)),
-        resume: None,
+    let resumed = RunOptions {
         backend: Some(backend),
         mock_rules: settings.mock_rules.as_ref().map(|p| root.join(p)),
         mock_latency_ms: settings.mock_latency_ms,
@@ -84,7 +88,7 @@ fn resume_plan(args: &RunArgs, run_dir: &Path, cwd: &Path) -> Result<(RunPlan, r
         api_key_env: settings
             .key_env_var
             .clone()
-            .unwrap_or_else(|| args.api_key_env.clone()),
+            .unwrap_or_else(|| args.options.api_key_env.clone()),
         timeout: settings.timeout_secs,
         max_retries: settings.max_retries,
         rpm: settings.rpm,
@@ -93,9 +97,14 @@ fn resume_plan(args: &RunArgs, run_dir: &Path, cwd: &Path) -> Result<(RunPlan, r
         concurrency: Some(manifest.concurrency),
         repeat: manifest.repeats,
         out: None,
-        no_progress: args.no_progress,
+        no_progress: args.options.no_progress,
     };
-    let plan = RunPlan::build(&resumed, cwd)?;
+    let plan = RunPlan::build(
+        &root.join(&identity.prompt.path),
+        &root.join(&identity.criteria.path),
+        &resumed,
+        cwd,
+    )?;
     let changed = |what: &str, path: &str, then: &str, now: &str| {
         Error::input(
             Location::file(root.join(path)),
@@ -132,7 +141,7 @@ fn resume_plan(args: &RunArgs, run_dir: &Path, cwd: &Path) -> Result<(RunPlan, r
             &plan.criteria.hash,
         ));
     }
-    let finished = run::resume::finished_calls(&plan, run_dir)?;
+    let finished = run::resume::finished_calls(&plan.golden, &plan.scorers, plan.repeat, run_dir)?;
     Ok((
         plan,
         run::Resume {

@@ -69,6 +69,13 @@ pub struct RunArgs {
     )]
     pub resume: Option<PathBuf>,
 
+    #[command(flatten)]
+    pub options: RunOptions,
+}
+
+/// How a prompt version is run: shared by `run` and `compare`.
+#[derive(Debug, Clone, Args)]
+pub struct RunOptions {
     /// Where outputs come from [default: promptgate.toml's [backend] kind, else mock].
     #[arg(long, value_enum)]
     pub backend: Option<BackendKind>,

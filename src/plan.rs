@@ -11,7 +11,7 @@ use crate::backend::command::CommandBackend;
 use crate::backend::mock::MockBackend;
 use crate::backend::openai::OpenAiBackend;
 use crate::backend::resilience::{CallPolicy, RateLimiter, RetryPolicy};
-use crate::cli::{BackendKind, RunArgs};
+use crate::cli::{BackendKind, RunOptions};
 use crate::criteria::Criteria;
 use crate::error::{Error, Location, Result};
 use crate::golden::GoldenSet;
@@ -61,7 +61,12 @@ pub struct RunPlan {
 }
 
 impl RunPlan {
-    pub fn build(args: &RunArgs, cwd: &Path) -> Result<RunPlan> {
+    pub fn build(
+        prompt_path: &Path,
+        criteria_path: &Path,
+        args: &RunOptions,
+        cwd: &Path,
+    ) -> Result<RunPlan> {
         let project = Project::discover(cwd)?;
         let in_range = |n: usize| (1..=MAX_CONCURRENCY).contains(&n);
         let concurrency = match (args.concurrency, project.config.run.concurrency) {
@@ -91,31 +96,12 @@ impl RunPlan {
             (None, None) => project.root.join(DEFAULT_OUT),
         };
 
-        let (Some(prompt_path), Some(criteria_path)) = (&args.prompt, &args.criteria) else {
-            return Err(Error::usage(
-                "run needs --prompt and --criteria (or --resume RUN_DIR)",
-            ));
-        };
         let prompt = Prompt::load(prompt_path)?;
-        let criteria = Criteria::load(criteria_path)?;
-        let golden_path = criteria.golden_path();
-        let golden = GoldenSet::load(&golden_path)?;
-        if golden.hash != criteria.golden.sha256 {
-            return Err(Error::input(
-                Location::file(&golden_path),
-                format!(
-                    "golden set hash {} does not match the {} pinned by {}: the golden set \
-                     changed since the criteria were written. If the change is intended, \
-                     update [golden] sha256 in {} (and its version)",
-                    golden.hash,
-                    criteria.golden.sha256,
-                    criteria.path.display(),
-                    criteria.path.display()
-                ),
-            ));
-        }
-        let scorers = compile_scorers(&criteria, &golden)?;
-        check_gates(&criteria, &golden, &scorers)?;
+        let Judging {
+            criteria,
+            golden,
+            scorers,
+        } = Judging::load(criteria_path)?;
         check_variables(&prompt, &golden)?;
 
         let (backend, backend_info) = build_backend(args, &project, &prompt)?;
@@ -169,6 +155,43 @@ impl RunPlan {
 
     pub fn total_calls(&self) -> usize {
         self.golden.cases.len() * self.repeat as usize
+    }
+}
+
+/// What judging needs: the criteria, the golden set they pin (hash checked) and the
+/// compiled scorers. Shared by `run` and by `compare` on finished run directories.
+pub struct Judging {
+    pub criteria: Criteria,
+    pub golden: GoldenSet,
+    pub scorers: ScorerSet,
+}
+
+impl Judging {
+    pub fn load(criteria_path: &Path) -> Result<Judging> {
+        let criteria = Criteria::load(criteria_path)?;
+        let golden_path = criteria.golden_path();
+        let golden = GoldenSet::load(&golden_path)?;
+        if golden.hash != criteria.golden.sha256 {
+            return Err(Error::input(
+                Location::file(&golden_path),
+                format!(
+                    "golden set hash {} does not match the {} pinned by {}: the golden set \
+                     changed since the criteria were written. If the change is intended, \
+                     update [golden] sha256 in {} (and its version)",
+                    golden.hash,
+                    criteria.golden.sha256,
+                    criteria.path.display(),
+                    criteria.path.display()
+                ),
+            ));
+        }
+        let scorers = compile_scorers(&criteria, &golden)?;
+        check_gates(&criteria, &golden, &scorers)?;
+        Ok(Judging {
+            criteria,
+            golden,
+            scorers,
+        })
     }
 }
 
@@ -276,7 +299,7 @@ fn check_variables(prompt: &Prompt, golden: &GoldenSet) -> Result<()> {
     Ok(())
 }
 
-fn build_policy(args: &RunArgs) -> Result<CallPolicy> {
+fn build_policy(args: &RunOptions) -> Result<CallPolicy> {
     if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= 86_400.0) {
         return Err(Error::usage(format!(
             "--timeout {} is out of range: use seconds from 0.001 to 86400",
@@ -305,7 +328,7 @@ fn build_policy(args: &RunArgs) -> Result<CallPolicy> {
 }
 
 fn build_backend(
-    args: &RunArgs,
+    args: &RunOptions,
     project: &Project,
     prompt: &Prompt,
 ) -> Result<(Backend, BackendInfo)> {

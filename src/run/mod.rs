@@ -39,6 +39,8 @@ pub struct RunOutcome {
     pub run_id: String,
     pub run_dir: PathBuf,
     pub report: Report,
+    /// One per (case, repeat), in golden order.
+    pub samples: Vec<Sample>,
 }
 
 /// A fresh, unique run directory: time to the millisecond plus a random suffix, created
@@ -243,7 +245,7 @@ impl CallErrors {
 }
 
 /// Turns a finished call into what judging keeps of it.
-fn sample_of(plan: &RunPlan, record: &CallRecord) -> Sample {
+pub fn sample_of(scorer_names: &[String], record: &CallRecord) -> Sample {
     let scores = record.error.is_none().then(|| {
         record
             .scores
@@ -269,7 +271,7 @@ fn sample_of(plan: &RunPlan, record: &CallRecord) -> Sample {
                 .scores
                 .iter()
                 .filter(|(_, s)| !s.passed)
-                .map(|(slot, s)| format!("{}: {}", plan.scorers.names[*slot], s.reason))
+                .map(|(slot, s)| format!("{}: {}", scorer_names[*slot], s.reason))
                 .collect(),
         };
         sample.failure = Some(Box::new(Failure {
@@ -346,7 +348,7 @@ pub async fn execute(plan: Arc<RunPlan>, resume: Option<Resume>) -> Result<RunOu
         if let Some(reason) = &record.error {
             call_errors.record(&plan.golden.cases[record.case_index].id, reason);
         }
-        let sample = sample_of(&plan, record);
+        let sample = sample_of(&plan.scorers.names, record);
         failing += !sample.passed() as usize;
         samples.push(sample);
     }
@@ -412,7 +414,7 @@ pub async fn execute(plan: Arc<RunPlan>, resume: Option<Resume>) -> Result<RunOu
                         // the count and the examples for the message.
                         call_errors.record(plan.golden.cases[record.case_index].id.as_str(), reason);
                     }
-                    let sample = sample_of(&plan, &record);
+                    let sample = sample_of(&plan.scorers.names, &record);
                     failing += !sample.passed() as usize;
                     samples.push(sample);
                     progress.call_finished(failing);
@@ -484,5 +486,6 @@ pub async fn execute(plan: Arc<RunPlan>, resume: Option<Resume>) -> Result<RunOu
         run_id,
         run_dir,
         report,
+        samples,
     })
 }

@@ -10,8 +10,8 @@ use serde::Deserialize;
 
 use super::calls::{self, CallRecord};
 use crate::error::{Error, Location, Result};
-use crate::plan::RunPlan;
-use crate::score::Observation;
+use crate::golden::GoldenSet;
+use crate::score::{Observation, ScorerSet};
 
 /// What a line of calls.jsonl holds that a resumed run needs. Scores are recomputed from
 /// the output: the criteria are the same (their hash is checked), so they are too.
@@ -33,15 +33,19 @@ struct StoredCall {
 
 /// Reads the finished calls of `run_dir`. A last line cut short by a crash (no newline, or
 /// not JSON) is removed from the file; a bad line anywhere else is an input error.
-pub fn finished_calls(plan: &RunPlan, run_dir: &Path) -> Result<Vec<CallRecord>> {
+pub fn finished_calls(
+    golden: &GoldenSet,
+    scorers: &ScorerSet,
+    repeats: u32,
+    run_dir: &Path,
+) -> Result<Vec<CallRecord>> {
     let path = run_dir.join(calls::FILE_NAME);
     let file = match std::fs::File::open(&path) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(Error::unreadable(&path, &e)),
     };
-    let index: HashMap<&str, usize> = plan
-        .golden
+    let index: HashMap<&str, usize> = golden
         .cases
         .iter()
         .enumerate()
@@ -90,16 +94,16 @@ pub fn finished_calls(plan: &RunPlan, run_dir: &Path) -> Result<Vec<CallRecord>>
                 format!(
                     "case {:?} is not in {}",
                     stored.case_id,
-                    plan.golden.path.display()
+                    golden.path.display()
                 ),
             ));
         };
-        if stored.repeat >= plan.repeat {
+        if stored.repeat >= repeats {
             return Err(Error::input(
                 Location::line(&path, line_no),
                 format!(
-                    "repeat {} is beyond the run's {} repeats",
-                    stored.repeat, plan.repeat
+                    "repeat {} is beyond the run's {repeats} repeats",
+                    stored.repeat
                 ),
             ));
         }
@@ -112,19 +116,24 @@ pub fn finished_calls(plan: &RunPlan, run_dir: &Path) -> Result<Vec<CallRecord>>
                 ),
             ));
         }
-        records.push(record_of(plan, case_index, stored));
+        records.push(record_of(golden, scorers, case_index, stored));
     }
     Ok(records)
 }
 
-fn record_of(plan: &RunPlan, case_index: usize, stored: StoredCall) -> CallRecord {
+fn record_of(
+    golden: &GoldenSet,
+    scorers: &ScorerSet,
+    case_index: usize,
+    stored: StoredCall,
+) -> CallRecord {
     let scores = if stored.error.is_none() {
-        plan.scorers.score(
+        scorers.score(
             case_index,
             &Observation {
                 output: &stored.output,
                 latency_ms: stored.latency_ms,
-                case: &plan.golden.cases[case_index],
+                case: &golden.cases[case_index],
             },
         )
     } else {

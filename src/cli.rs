@@ -27,6 +27,9 @@ pub struct Cli {
 pub enum Command {
     /// Run a prompt version over the criteria's golden set and judge the gates.
     Run(Box<RunArgs>),
+    /// Compare a candidate prompt version with a baseline: flipped cases, score deltas, and
+    /// whether the difference is real (paired statistics) or noise.
+    Compare(Box<CompareArgs>),
     /// Print a prompt file's version (sha256 of its model settings and messages).
     Hash(HashArgs),
     /// Print a golden set's hash (the value a criteria file pins) and its case count.
@@ -141,6 +144,42 @@ pub struct RunOptions {
     /// Show no progress bar or progress lines.
     #[arg(long)]
     pub no_progress: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    promptgate compare --baseline prompts/support-v1.toml --candidate prompts/support-v2.toml --criteria criteria/support.toml\n  \
+    promptgate compare --baseline .promptgate/runs/RUN_A --candidate .promptgate/runs/RUN_B --criteria criteria/support.toml --report md=compare.md\n\n\
+    A prompt file is run first (through the response cache) with the run options below; a run\n\
+    directory is read as it is. Both sides must have the criteria's golden hash and criteria hash.")]
+pub struct CompareArgs {
+    /// Baseline: a prompt file, or the directory of a finished run.
+    #[arg(long, value_name = "PROMPT|RUN_DIR")]
+    pub baseline: PathBuf,
+
+    /// Candidate: a prompt file, or the directory of a finished run.
+    #[arg(long, value_name = "PROMPT|RUN_DIR")]
+    pub candidate: PathBuf,
+
+    /// Criteria file: golden set, scorers, gates and the [compare] policy.
+    #[arg(long, value_name = "FILE")]
+    pub criteria: PathBuf,
+
+    /// Write a report: json or md, to PATH or (without =PATH) into the candidate's run
+    /// directory as comparison.json / comparison.md. Repeatable.
+    #[arg(long, value_name = "FMT[=PATH]")]
+    pub report: Vec<String>,
+
+    /// Seed of the paired bootstrap (reported, so the intervals can be reproduced).
+    #[arg(long, value_name = "N", default_value_t = crate::compare::DEFAULT_SEED)]
+    pub seed: u64,
+
+    /// Bootstrap resamples.
+    #[arg(long, value_name = "N", default_value_t = crate::compare::DEFAULT_RESAMPLES)]
+    pub resamples: u32,
+
+    #[command(flatten)]
+    pub options: RunOptions,
 }
 
 #[derive(Debug, Args)]

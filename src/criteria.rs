@@ -38,6 +38,7 @@ struct GateFile {
     tag: Option<String>,
     min: Option<f64>,
     max: Option<f64>,
+    confidence: Option<f64>,
 }
 
 /// Candidate-versus-baseline policy, read by `compare`.
@@ -49,6 +50,16 @@ pub struct ComparePolicy {
     #[serde(default = "default_alpha")]
     pub alpha: f64,
     pub max_drop: Option<f64>,
+}
+
+impl Default for ComparePolicy {
+    fn default() -> Self {
+        ComparePolicy {
+            metric: default_compare_metric(),
+            alpha: default_alpha(),
+            max_drop: None,
+        }
+    }
 }
 
 fn default_compare_metric() -> String {
@@ -126,6 +137,9 @@ pub struct Gate {
     pub tag: Option<String>,
     pub min: Option<f64>,
     pub max: Option<f64>,
+    /// When set, thresholds are tested on this confidence interval's ends instead of the
+    /// point estimate.
+    pub confidence: Option<f64>,
     /// Line of the `[[gates]]` table in the criteria file.
     pub line: usize,
 }
@@ -230,11 +244,30 @@ impl Criteria {
             {
                 return Err(Error::input(at_line(line), "gate `tag` is empty"));
             }
+            if let Some(level) = gate.confidence {
+                if !(level > 0.0 && level < 1.0) {
+                    return Err(Error::input(
+                        at_line(line),
+                        format!(
+                            "gate {metric}: confidence = {level} must be between 0 and 1 (e.g. 0.95)"
+                        ),
+                    ));
+                }
+                if !metric.is_unit_interval() {
+                    return Err(Error::input(
+                        at_line(line),
+                        format!(
+                            "gate {metric}: `confidence` applies to rates and means, not latency percentiles"
+                        ),
+                    ));
+                }
+            }
             gates.push(Gate {
                 metric,
                 tag: gate.tag,
                 min: gate.min,
                 max: gate.max,
+                confidence: gate.confidence,
                 line,
             });
         }

@@ -7,6 +7,10 @@ use serde::{Deserialize, Serialize};
 use crate::criteria::{Criteria, Metric};
 use crate::golden::GoldenSet;
 use crate::score::ScorerSet;
+use crate::stats::{self, Interval};
+
+/// The level of the interval every gate reports when it does not set its own `confidence`.
+const DISPLAY_CONFIDENCE: f64 = 0.95;
 
 /// What judging needs of one (case, repeat): small, so a 100k-case run stays small.
 #[derive(Debug, Clone)]
@@ -72,6 +76,13 @@ pub struct GateResult {
     pub max: Option<f64>,
     /// None when nothing could be measured (which fails the gate).
     pub value: Option<f64>,
+    /// The value's confidence interval (rates: Wilson; means: case-clustered normal);
+    /// none for latency percentiles.
+    pub interval: Option<Interval>,
+    pub confidence: f64,
+    /// True when the gate set `confidence`: then the thresholds were tested on the interval.
+    #[serde(default)]
+    pub tested_on_interval: bool,
     pub passed: bool,
     /// How many samples the value was measured on.
     pub samples: usize,
@@ -164,32 +175,52 @@ impl Judge<'_> {
     }
 
     /// The metric's value on a slice, and how many samples it was measured on.
-    fn measure(&self, metric: &Metric, tag: Option<&str>) -> (Option<f64>, usize) {
+    /// The metric's value on a slice, its confidence interval where one applies (Wilson
+    /// for rates, a case-clustered normal interval for means), and the sample count.
+    fn measure(
+        &self,
+        metric: &Metric,
+        tag: Option<&str>,
+        confidence: f64,
+    ) -> (Option<f64>, Option<Interval>, usize) {
         match metric {
             Metric::PassRate => {
                 let (n, passed) = self
                     .in_slice(tag)
                     .fold((0, 0), |(n, p), s| (n + 1, p + s.passed() as usize));
-                (ratio(passed as f64, n), n)
+                let interval = (n > 0).then(|| stats::wilson(passed as u64, n as u64, confidence));
+                (ratio(passed as f64, n), interval, n)
             }
             Metric::ScorerPassRate(name) | Metric::ScorerMean(name) => {
                 let slot = self
                     .scorers
                     .slot(name)
                     .expect("gate scorers are checked in the plan");
-                let mut n = 0;
-                let mut sum = 0.0;
+                let mut values = Vec::new();
+                let mut cases = Vec::new();
                 for sample in self.in_slice(tag) {
                     if let Some((score, passed)) = sample.scorer(slot, self.applies(sample, slot)) {
-                        n += 1;
-                        sum += if matches!(metric, Metric::ScorerMean(_)) {
+                        values.push(if matches!(metric, Metric::ScorerMean(_)) {
                             score
                         } else {
                             passed as u8 as f64
-                        };
+                        });
+                        cases.push(sample.case);
                     }
                 }
-                (ratio(sum, n), n)
+                let n = values.len();
+                let sum: f64 = values.iter().sum();
+                let interval = (n > 0).then(|| match metric {
+                    Metric::ScorerPassRate(_) => stats::wilson(sum as u64, n as u64, confidence),
+                    _ => {
+                        let ci = stats::clustered_mean(&values, &cases, confidence).interval;
+                        Interval {
+                            low: ci.low.max(0.0),
+                            high: ci.high.min(1.0),
+                        }
+                    }
+                });
+                (ratio(sum, n), interval, n)
             }
             Metric::LatencyPercentile(p) => {
                 let mut latencies: Vec<u64> = self
@@ -200,6 +231,7 @@ impl Judge<'_> {
                 latencies.sort_unstable();
                 (
                     percentile(&latencies, *p).map(|v| v as f64),
+                    None,
                     latencies.len(),
                 )
             }
@@ -227,16 +259,26 @@ pub fn judge(
         .gates
         .iter()
         .map(|gate| {
-            let (value, n) = judge.measure(&gate.metric, gate.tag.as_deref());
-            let passed = value.is_some_and(|v| {
-                gate.min.is_none_or(|min| v >= min) && gate.max.is_none_or(|max| v <= max)
-            });
+            let level = gate.confidence.unwrap_or(DISPLAY_CONFIDENCE);
+            let (value, interval, n) = judge.measure(&gate.metric, gate.tag.as_deref(), level);
+            // With `confidence`, a gate must hold for the whole interval: `min` is tested on
+            // its lower end and `max` on its upper end, not on the point estimate.
+            let (low, high) = match (gate.confidence, interval) {
+                (Some(_), Some(ci)) => (Some(ci.low), Some(ci.high)),
+                _ => (value, value),
+            };
+            let passed = value.is_some()
+                && gate.min.is_none_or(|min| low.is_some_and(|v| v >= min))
+                && gate.max.is_none_or(|max| high.is_some_and(|v| v <= max));
             GateResult {
                 metric: gate.metric.to_string(),
                 tag: gate.tag.clone(),
                 min: gate.min,
                 max: gate.max,
                 value,
+                interval,
+                confidence: level,
+                tested_on_interval: gate.confidence.is_some(),
                 passed,
                 samples: n,
                 line: gate.line,

@@ -7,6 +7,7 @@
 pub mod app;
 pub mod backend;
 pub mod cli;
+pub mod compare;
 pub mod criteria;
 pub mod digest;
 pub mod error;
@@ -19,6 +20,7 @@ pub mod prompt;
 pub mod report;
 pub mod run;
 pub mod score;
+pub mod stats;
 pub mod template;
 
 pub use error::{Error, Result};

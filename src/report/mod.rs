@@ -1,6 +1,7 @@
 //! Reports rendered from a judged run. `report.json` is the full, machine-readable record;
 //! the terminal summary is what a person reads after `promptgate run`.
 
+pub mod compare;
 pub mod terminal;
 
 use std::path::Path;

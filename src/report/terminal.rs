@@ -83,9 +83,23 @@ pub fn summary(report: &Report, run_dir: &str) -> String {
             Some(v) => number(v),
             None => "n/a".into(),
         };
+        let interval = match &gate.interval {
+            Some(ci) => format!(
+                "  {:.0}% CI [{:.3}, {:.3}]{}",
+                gate.confidence * 100.0,
+                ci.low,
+                ci.high,
+                if gate.tested_on_interval {
+                    ", tested"
+                } else {
+                    ""
+                }
+            ),
+            None => String::new(),
+        };
         let _ = writeln!(
             out,
-            "  {}  {:<label_width$}  {:>9}  {:<14}  ({} samples)",
+            "  {}  {:<label_width$}  {:>9}  {:<14}  ({} samples){interval}",
             if gate.passed { "PASS" } else { "FAIL" },
             gate_label(gate),
             value,

@@ -208,3 +208,57 @@ fn a_gate_nothing_can_be_measured_on_fails_closed() {
     );
     out.no_panic().stdout_lacks("verdict: PASS");
 }
+
+/// 19 of 20 cases pass: a point estimate of 0.95 clears `min = 0.9`, but the Wilson 95% lower
+/// bound (0.7639) does not, so a gate with `confidence = 0.95` refuses it.
+#[test]
+fn a_confidence_gate_tests_the_interval_not_the_point_estimate() {
+    let golden: String = (0..20)
+        .map(|i| {
+            let expected = if i == 0 { "never said" } else { "question" };
+            format!("{{\"id\": \"c{i:02}\", \"vars\": {{\"question\": \"question {i}\"}}, \"expected\": \"{expected}\"}}\n")
+        })
+        .collect();
+    let body = |confidence: &str| {
+        format!(
+            "[[scorers]]\ntype = \"contains\"\n\n[[gates]]\nmetric = \"pass_rate\"\nmin = 0.9\n{confidence}"
+        )
+    };
+    let point = Test::new()
+        .file(PROMPT_PATH, PROMPT)
+        .file(GOLDEN_PATH, &golden)
+        .criteria(CRITERIA_PATH, "../golden/g.jsonl", &body(""));
+    let out = point.run_with(&RUN);
+    out.code(0).stdout_has("95% CI [0.764, 0.991]");
+    let gate = out.run_dir().gate("pass_rate", None).clone();
+    crate::support::assert_close(
+        gate["interval"]["low"].as_f64().unwrap(),
+        0.763_868_806_553_257_7,
+    ); // statsmodels proportion_confint(19, 20, method="wilson")
+    assert_eq!(gate["tested_on_interval"], false);
+
+    let honest = Test::new()
+        .file(PROMPT_PATH, PROMPT)
+        .file(GOLDEN_PATH, &golden)
+        .criteria(
+            CRITERIA_PATH,
+            "../golden/g.jsonl",
+            &body("confidence = 0.95\n"),
+        );
+    let out = honest.run_with(&RUN);
+    out.code(1).stdout_has("tested");
+    let gate = out.run_dir().gate("pass_rate", None).clone();
+    assert_eq!(gate["value"], 0.95);
+    assert_eq!(gate["passed"], false);
+
+    let bad = Test::new()
+        .file(PROMPT_PATH, PROMPT)
+        .file(GOLDEN_PATH, &golden)
+        .criteria(
+            CRITERIA_PATH,
+            "../golden/g.jsonl",
+            &body("confidence = 95\n"),
+        );
+    bad.run_with(&RUN)
+        .input_error(&["criteria/c.toml", "confidence"]);
+}

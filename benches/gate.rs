@@ -44,7 +44,10 @@ fn write_project(dir: &Path, cases: usize) -> String {
     std::fs::create_dir_all(dir.join("golden")).unwrap();
     std::fs::write(dir.join("golden/bench.jsonl"), golden).unwrap();
 
-    let mut rules = String::new();
+    // The candidate prompt says "terse"; on refund questions it answers worse.
+    let mut rules = String::from(
+        "[[rules]]\nmatch = '(?s)terse.*user: .*\\brefund\\b'\nresponse = \"Refunds happen eventually.\"\n\n",
+    );
     for (topic, answer) in TOPICS {
         let _ = writeln!(
             rules,
@@ -62,7 +65,22 @@ fn write_project(dir: &Path, cases: usize) -> String {
          content = \"{{ question }}\"\n",
     )
     .unwrap();
+    std::fs::write(
+        dir.join("prompts/candidate.toml"),
+        "id = \"bench\"\n[model]\nname = \"mock-model\"\n\n[[messages]]\nrole = \"system\"\n\
+         content = \"You are a terse support assistant.\"\n\n[[messages]]\nrole = \"user\"\n\
+         content = \"{{ question }}\"\n",
+    )
+    .unwrap();
     dir.join("criteria").to_string_lossy().into_owned()
+}
+
+fn promptgate(bin: &str, root: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(bin)
+        .args(args)
+        .current_dir(root)
+        .output()
+        .expect("promptgate runs")
 }
 
 fn main() {
@@ -146,6 +164,56 @@ fn main() {
     );
     if calls != cases {
         eprintln!("{}", String::from_utf8_lossy(&run.stderr));
+        std::process::exit(1);
+    }
+
+    // A candidate run, then `compare` of the two run directories (bootstrap included).
+    let candidate = promptgate(
+        bin,
+        root,
+        &[
+            "run",
+            "--prompt",
+            "prompts/candidate.toml",
+            "--criteria",
+            "criteria/bench.toml",
+            "--mock-rules",
+            "golden/bench.mock.toml",
+            "--out",
+            "runs",
+            "--no-progress",
+        ],
+    );
+    let mut dirs: Vec<_> = std::fs::read_dir(root.join("runs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    dirs.sort();
+    let started = Instant::now();
+    let compare = promptgate(
+        bin,
+        root,
+        &[
+            "compare",
+            "--baseline",
+            dirs[0].to_str().unwrap(),
+            "--candidate",
+            dirs[1].to_str().unwrap(),
+            "--criteria",
+            "criteria/bench.toml",
+        ],
+    );
+    let compare_wall = started.elapsed();
+    let compare_out = String::from_utf8_lossy(&compare.stdout);
+    println!(
+        "  compare two runs   {:>8.3} s wall (candidate run exit {}, compare exit {}: {})",
+        compare_wall.as_secs_f64(),
+        candidate.status.code().unwrap_or(-1),
+        compare.status.code().unwrap_or(-1),
+        compare_out.lines().next().unwrap_or("")
+    );
+    if !matches!(compare.status.code(), Some(0 | 1)) {
+        eprintln!("{}", String::from_utf8_lossy(&compare.stderr));
         std::process::exit(1);
     }
 }

@@ -281,8 +281,25 @@ fn compare_command(args: &CompareArgs) -> Result<i32> {
         .enable_all()
         .build()
         .map_err(|e| Error::infrastructure(format!("cannot start the async runtime: {e}")))?;
-    let baseline = compare_side("baseline", &args.baseline, args, &judging, &runtime, &cwd)?;
-    let candidate = compare_side("candidate", &args.candidate, args, &judging, &runtime, &cwd)?;
+    let side = |label: &str, path: &Path| compare_side(label, path, args, &judging, &runtime, &cwd);
+    let (baseline, candidate) = if args.baseline.is_dir() && args.candidate.is_dir() {
+        // Reading and re-scoring two finished runs is independent work: one core each.
+        std::thread::scope(|scope| {
+            let baseline = scope.spawn(|| side("baseline", &args.baseline));
+            let candidate = side("candidate", &args.candidate);
+            let baseline = baseline
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (baseline, candidate)
+        })
+    } else {
+        // Prompt files are run one after the other, each with the full --concurrency.
+        (
+            side("baseline", &args.baseline),
+            side("candidate", &args.candidate),
+        )
+    };
+    let (baseline, candidate) = (baseline?, candidate?);
     let repeats = baseline.report.repeats;
     if candidate.report.repeats != repeats {
         return Err(Error::usage(format!(

@@ -548,7 +548,9 @@ fn judge_policy(
 
 /// p-values as people read them: four significant digits, small ones in scientific form.
 pub fn format_p(p: f64) -> String {
-    if p >= 0.001 {
+    if p < 1e-300 {
+        "< 1e-300".to_string()
+    } else if p >= 0.001 {
         format!("{p:.4}")
     } else {
         format!("{p:.2e}")

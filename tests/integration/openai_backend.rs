@@ -343,3 +343,103 @@ fn assert_no_key_under(dir: &std::path::Path) {
         );
     }
 }
+
+/// Echo after a pause, so a run can be killed midway.
+struct SlowEcho;
+
+impl Respond for SlowEcho {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        echo(request).set_delay(Duration::from_millis(120))
+    }
+}
+
+fn requested_cases(server: &Server) -> Vec<String> {
+    server
+        .requests()
+        .iter()
+        .map(|r| {
+            let body: Value = serde_json::from_slice(&r.body).unwrap();
+            body["messages"][1]["content"].as_str().unwrap().to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn a_killed_run_resumes_against_the_server_without_re_requesting_finished_cases() {
+    let server = Server::start();
+    server.mount(chat().respond_with(SlowEcho));
+    let test = project(24);
+    let url = server.url();
+    let mut args = RUN.to_vec();
+    args.extend([
+        "--backend",
+        "openai",
+        "--base-url",
+        &url,
+        "--concurrency",
+        "3",
+        "--no-cache",
+        "--out",
+        "runs",
+    ]);
+    let mut child = test
+        .command(&args)
+        .env("OPENAI_API_KEY", KEY)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let dir = loop {
+        if let Some(dir) = test.run_dirs("runs").first()
+            && std::fs::read_to_string(dir.join("calls.jsonl"))
+                .unwrap_or_default()
+                .lines()
+                .count()
+                >= 6
+        {
+            break dir.clone();
+        }
+        assert!(Instant::now() < deadline, "the run never got going");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    child.kill().unwrap(); // SIGKILL: no chance to mark the manifest
+    child.wait().unwrap();
+    let written: Vec<String> = std::fs::read_to_string(dir.join("calls.jsonl"))
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .map(|c| c["output"].as_str().unwrap().to_string())
+        .collect();
+    assert!(written.len() < 24);
+
+    let resumed = test.run_env(
+        &["run", "--resume", dir.to_str().unwrap()],
+        &[("OPENAI_API_KEY", KEY)],
+    );
+    resumed.code(0).stdout_has("verdict: PASS");
+    let run = RunDir::load(&dir);
+    assert_eq!(run.calls.len(), 24);
+    assert_eq!(run.case_ids().len(), 24);
+    let requested = requested_cases(&server);
+    for question in &written {
+        assert_eq!(
+            requested.iter().filter(|q| *q == question).count(),
+            1,
+            "{question:?} was answered before the kill and requested again"
+        );
+    }
+    // Only calls in flight at the kill may have been sent twice.
+    assert!(requested.len() <= 24 + 3, "{} requests", requested.len());
+
+    let clean_server = Server::start();
+    clean_server.mount(chat().respond_with(Echo));
+    let clean = run_clean(&clean_server);
+    for field in ["verdict", "gates", "failing_cases", "must_pass"] {
+        assert_eq!(run.report[field], clean.report[field], "{field}");
+    }
+}
+
+fn run_clean(server: &Server) -> RunDir {
+    run(&project(24), server, &["--no-cache"]).run_dir()
+}

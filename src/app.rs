@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::cli::{
-    BackendKind, Cli, Command, CompareArgs, GoldenArgs, HashArgs, RunArgs, RunOptions,
+    BackendKind, Cli, Command, CompareArgs, GoldenArgs, HashArgs, ReportArgs, ReportFormat,
+    RunArgs, RunOptions,
 };
 use crate::error::{Error, Location, Result};
 use crate::exit;
@@ -12,6 +13,7 @@ use crate::golden::GoldenSet;
 use crate::plan::{Judging, RunPlan};
 use crate::project::Project;
 use crate::prompt::Prompt;
+use crate::report::view::RunView;
 use crate::run::manifest::Manifest;
 use crate::{compare, report, run};
 
@@ -22,12 +24,89 @@ pub fn main(cli: Cli) -> Result<i32> {
         Command::Compare(args) => compare_command(&args),
         Command::Hash(args) => hash_command(&args),
         Command::Golden(args) => golden_command(&args),
+        Command::Report(args) => report_command(&args),
     }
+}
+
+/// `--report FMT[=PATH]` specs, checked before any call is made.
+fn run_report_specs(specs: &[String]) -> Result<Vec<(ReportFormat, Option<PathBuf>)>> {
+    specs
+        .iter()
+        .map(|spec| {
+            let (format, path) = match spec.split_once('=') {
+                Some((format, path)) if !path.is_empty() => (format, Some(PathBuf::from(path))),
+                Some((format, _)) => (format, None),
+                None => (spec.as_str(), None),
+            };
+            let format = ReportFormat::parse(format).ok_or_else(|| {
+                Error::usage(format!(
+                    "--report {format}: use md, json, junit, csv or html (optionally =PATH)"
+                ))
+            })?;
+            Ok((format, path))
+        })
+        .collect()
+}
+
+fn render(format: ReportFormat, view: &RunView) -> String {
+    match format {
+        ReportFormat::Md => report::markdown::render(view),
+        ReportFormat::Json => {
+            let mut text = serde_json::to_string_pretty(&view.report).expect("reports serialize");
+            text.push('\n');
+            text
+        }
+        ReportFormat::Junit => report::junit::render(view),
+        ReportFormat::Csv => report::csv::render(view),
+        ReportFormat::Html => report::html::render(view),
+    }
+}
+
+/// Writes the requested reports of a finished run and, inside GitHub Actions, prints the
+/// annotations and appends the Markdown report to the job summary.
+fn publish(
+    run_dir: &Path,
+    specs: &[(ReportFormat, Option<PathBuf>)],
+    report: &report::Report,
+) -> Result<()> {
+    let github = report::github::is_github_actions();
+    if specs.is_empty() && !github {
+        return Ok(());
+    }
+    let view = RunView::load(run_dir)?;
+    for (format, path) in specs {
+        let path = path
+            .clone()
+            .unwrap_or_else(|| run_dir.join(format!("report.{}", format.extension())));
+        std::fs::write(&path, render(*format, &view))
+            .map_err(|e| Error::write_failed(&path, &e))?;
+    }
+    if github {
+        let mut lines = report::github::annotations(report).join("\n");
+        lines.push('\n');
+        print_stdout(&lines);
+        report::github::append_summary(&report::markdown::render_trimmed(
+            &view,
+            report::github::SUMMARY_BUDGET,
+        ))?;
+    }
+    Ok(())
+}
+
+fn report_command(args: &ReportArgs) -> Result<i32> {
+    let view = RunView::load(&args.run_dir)?;
+    let text = render(args.format, &view);
+    match &args.output {
+        Some(path) => std::fs::write(path, text).map_err(|e| Error::write_failed(path, &e))?,
+        None => print_stdout(&text),
+    }
+    Ok(exit::PASS)
 }
 
 fn run_command(args: &RunArgs) -> Result<i32> {
     let cwd = std::env::current_dir()
         .map_err(|e| Error::infrastructure(format!("cannot read the working directory: {e}")))?;
+    let report_specs = run_report_specs(&args.report)?;
     let (plan, resume) = match &args.resume {
         Some(run_dir) => {
             let (plan, resume) = resume_plan(args, run_dir, &cwd)?;
@@ -47,6 +126,7 @@ fn run_command(args: &RunArgs) -> Result<i32> {
         .enable_all()
         .build()
         .map_err(|e| Error::infrastructure(format!("cannot start the async runtime: {e}")))?;
+    crate::interrupt::install(&runtime);
     let outcome = runtime.block_on(run::execute(plan.clone(), resume))?;
     let shown_dir = outcome
         .run_dir
@@ -55,11 +135,52 @@ fn run_command(args: &RunArgs) -> Result<i32> {
         .display()
         .to_string();
     print_stdout(&report::terminal::summary(&outcome.report, &shown_dir));
+    publish(&outcome.run_dir, &report_specs, &outcome.report)?;
     Ok(if outcome.report.passed() {
         exit::PASS
     } else {
         exit::GATE_FAILED
     })
+}
+
+/// The endpoint a resumed openai run calls: the recorded one, or, when it was recorded
+/// redacted (credentials in the URL are never stored), the one given again, which must
+/// match it. Never a silent fallback to another provider.
+fn resume_base_url(
+    manifest_path: &Path,
+    settings: &run::manifest::Settings,
+    args: &RunArgs,
+) -> Result<Option<String>> {
+    if settings.backend != "openai" {
+        return Ok(args.options.base_url.clone());
+    }
+    let given = args.options.base_url.clone().or_else(|| {
+        std::env::var("OPENAI_BASE_URL")
+            .ok()
+            .filter(|u| !u.trim().is_empty())
+    });
+    let recorded = settings.base_url.clone().unwrap_or_default();
+    match given {
+        Some(given) => {
+            let shown = crate::backend::openai::redact_url(given.trim_end_matches('/'));
+            if shown != recorded {
+                return Err(Error::input(
+                    Location::file(manifest_path),
+                    format!(
+                        "the run called {recorded}, not {shown}: resume it against the same endpoint"
+                    ),
+                ));
+            }
+            Ok(Some(given))
+        }
+        None if recorded.contains("***") => Err(Error::input(
+            Location::file(manifest_path),
+            format!(
+                "the run called {recorded}, whose credentials are not stored: pass the URL again with --base-url or OPENAI_BASE_URL"
+            ),
+        )),
+        None => Ok(Some(recorded)),
+    }
 }
 
 /// Rebuilds the plan of an earlier run from its manifest and checks that the prompt, golden
@@ -86,8 +207,7 @@ fn resume_plan(args: &RunArgs, run_dir: &Path, cwd: &Path) -> Result<(RunPlan, r
         mock_rules: settings.mock_rules.as_ref().map(|p| root.join(p)),
         mock_latency_ms: settings.mock_latency_ms,
         command: settings.command.clone(),
-        // A redacted endpoint cannot be called: take it from the flags and environment again.
-        base_url: settings.base_url.clone().filter(|url| !url.contains("***")),
+        base_url: resume_base_url(&manifest_path, settings, args)?,
         api_key_env: settings
             .key_env_var
             .clone()
@@ -95,7 +215,11 @@ fn resume_plan(args: &RunArgs, run_dir: &Path, cwd: &Path) -> Result<(RunPlan, r
         timeout: settings.timeout_secs,
         max_retries: settings.max_retries,
         rpm: settings.rpm,
-        max_error_rate: settings.max_error_rate,
+        // The one setting a resume may change: to finish a run that spent its error budget.
+        max_error_rate: args
+            .options
+            .max_error_rate
+            .or(Some(settings.max_error_rate)),
         no_cache: !settings.cache,
         concurrency: Some(manifest.concurrency),
         repeat: manifest.repeats,
@@ -144,7 +268,8 @@ fn resume_plan(args: &RunArgs, run_dir: &Path, cwd: &Path) -> Result<(RunPlan, r
             &plan.criteria.hash,
         ));
     }
-    let finished = run::resume::finished_calls(&plan.golden, &plan.scorers, plan.repeat, run_dir)?;
+    let finished =
+        run::resume::finished_calls(&plan.golden, &plan.scorers, plan.repeat, run_dir, true)?;
     Ok((
         plan,
         run::Resume {
@@ -161,7 +286,8 @@ fn report_targets(specs: &[String], default_dir: &Path) -> Result<Vec<(String, P
         .iter()
         .map(|spec| {
             let (format, path) = match spec.split_once('=') {
-                Some((format, path)) => (format, Some(PathBuf::from(path))),
+                Some((format, path)) if !path.is_empty() => (format, Some(PathBuf::from(path))),
+                Some((format, _)) => (format, None),
                 None => (spec.as_str(), None),
             };
             let ext = match format {
@@ -228,8 +354,13 @@ fn compare_side(
                 ),
             ));
         }
-        let records =
-            run::resume::finished_calls(&judging.golden, &judging.scorers, manifest.repeats, path)?;
+        let records = run::resume::finished_calls(
+            &judging.golden,
+            &judging.scorers,
+            manifest.repeats,
+            path,
+            false,
+        )?;
         let mut samples: Vec<crate::gate::Sample> = records
             .iter()
             .map(|r| run::sample_of(&judging.scorers.names, r))
@@ -257,11 +388,11 @@ fn compare_side(
             .unwrap_or(&outcome.run_dir)
             .display()
             .to_string();
-        eprintln!(
+        crate::interrupt::note(format_args!(
             "promptgate: {label} {} ran as {shown} (verdict {})",
             path.display(),
             outcome.report.verdict_word()
-        );
+        ));
         Ok(compare::Side {
             run_dir: shown,
             report: outcome.report,
@@ -274,6 +405,8 @@ fn compare_command(args: &CompareArgs) -> Result<i32> {
     let cwd = std::env::current_dir()
         .map_err(|e| Error::infrastructure(format!("cannot read the working directory: {e}")))?;
     let judging = Judging::load(&args.criteria)?;
+    // Bad --report values fail before any call is made.
+    report_targets(&args.report, Path::new("."))?;
     if args.resamples == 0 {
         return Err(Error::usage("--resamples must be at least 1"));
     }
@@ -281,25 +414,36 @@ fn compare_command(args: &CompareArgs) -> Result<i32> {
         .enable_all()
         .build()
         .map_err(|e| Error::infrastructure(format!("cannot start the async runtime: {e}")))?;
+    crate::interrupt::install(&runtime);
     let side = |label: &str, path: &Path| compare_side(label, path, args, &judging, &runtime, &cwd);
+    let stopped = |after: &str| {
+        Error::Interrupted(format!(
+            "compare stopped {after}; finished runs are under their run directories"
+        ))
+    };
     let (baseline, candidate) = if args.baseline.is_dir() && args.candidate.is_dir() {
         // Reading and re-scoring two finished runs is independent work: one core each.
-        std::thread::scope(|scope| {
+        let (baseline, candidate) = std::thread::scope(|scope| {
             let baseline = scope.spawn(|| side("baseline", &args.baseline));
             let candidate = side("candidate", &args.candidate);
             let baseline = baseline
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             (baseline, candidate)
-        })
+        });
+        (baseline?, candidate?)
     } else {
-        // Prompt files are run one after the other, each with the full --concurrency.
-        (
-            side("baseline", &args.baseline),
-            side("candidate", &args.candidate),
-        )
+        // Prompt files are run one after the other, each with the full --concurrency; a
+        // failed or interrupted baseline stops before the candidate spends a call.
+        let baseline = side("baseline", &args.baseline)?;
+        if crate::interrupt::requested() {
+            return Err(stopped("after the baseline"));
+        }
+        (baseline, side("candidate", &args.candidate)?)
     };
-    let (baseline, candidate) = (baseline?, candidate?);
+    if crate::interrupt::requested() {
+        return Err(stopped("before judging"));
+    }
     let repeats = baseline.report.repeats;
     if candidate.report.repeats != repeats {
         return Err(Error::usage(format!(

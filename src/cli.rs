@@ -34,6 +34,54 @@ pub enum Command {
     Hash(HashArgs),
     /// Print a golden set's hash (the value a criteria file pins) and its case count.
     Golden(GoldenArgs),
+    /// Render a finished run again: md, json, junit, csv or html.
+    Report(ReportArgs),
+}
+
+/// The formats a run's report is rendered in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// GitHub-flavoured Markdown (what the job summary shows).
+    Md,
+    /// The full report (report.json's content).
+    Json,
+    /// JUnit XML for test-report tabs (GitHub, GitLab, Jenkins).
+    Junit,
+    /// One row per (case, repeat) for spreadsheets.
+    Csv,
+    /// One self-contained page for a release manager.
+    Html,
+}
+
+impl ReportFormat {
+    pub fn extension(self) -> &'static str {
+        match self {
+            ReportFormat::Md => "md",
+            ReportFormat::Json => "json",
+            ReportFormat::Junit => "xml",
+            ReportFormat::Csv => "csv",
+            ReportFormat::Html => "html",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ReportFormat> {
+        <ReportFormat as ValueEnum>::from_str(text, true).ok()
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A finished run directory (holding manifest.json, calls.jsonl and report.json).
+    #[arg(value_name = "RUN_DIR")]
+    pub run_dir: PathBuf,
+
+    /// Output format.
+    #[arg(long, value_enum)]
+    pub format: ReportFormat,
+
+    /// Write to PATH instead of standard output.
+    #[arg(short = 'o', long = "output", value_name = "PATH")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -68,9 +116,17 @@ pub struct RunArgs {
     #[arg(
         long,
         value_name = "RUN_DIR",
-        conflicts_with_all = ["prompt", "criteria", "backend", "mock_rules", "command", "out"]
+        conflicts_with_all = [
+            "prompt", "criteria", "backend", "mock_rules", "command", "out", "timeout",
+            "max_retries", "rpm", "concurrency", "repeat", "no_cache", "mock_latency_ms"
+        ]
     )]
     pub resume: Option<PathBuf>,
+
+    /// Also write a report: md, json, junit, csv or html, to PATH or (without =PATH) to
+    /// <run dir>/report.<ext>. Repeatable.
+    #[arg(long, value_name = "FMT[=PATH]")]
+    pub report: Vec<String>,
 
     #[command(flatten)]
     pub options: RunOptions,
@@ -120,9 +176,10 @@ pub struct RunOptions {
     pub rpm: Option<u32>,
 
     /// Share of calls that may fail for good (after retries) before the run ends with
-    /// exit 3. Failed calls always count as failing cases, never as passes.
-    #[arg(long, value_name = "RATE", default_value_t = 0.0)]
-    pub max_error_rate: f64,
+    /// exit 3 [default: 0]. Failed calls always count as failing cases, never as passes.
+    /// With --resume it may be raised to finish a run that ran out of its budget.
+    #[arg(long, value_name = "RATE")]
+    pub max_error_rate: Option<f64>,
 
     /// Neither read nor write the response cache (.promptgate/cache under the project root).
     #[arg(long)]

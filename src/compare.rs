@@ -59,6 +59,8 @@ pub struct PassRateComparison {
     pub method: String,
     /// The smallest pass-rate drop this golden set detects at alpha with 80% power.
     pub min_detectable_drop: f64,
+    /// Distinct cases behind the pairs (pairs / repeats).
+    pub cases: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -73,7 +75,10 @@ pub struct ScorerComparison {
     /// Bootstrap resamples actually drawn: fewer than requested on very large sets, where
     /// `stats::adaptive_resamples` bounds the work (none with repeats).
     pub resamples: u32,
-    pub wilcoxon_p: f64,
+    /// Two-sided p of "no difference": Wilcoxon signed-rank on the paired deltas, or with
+    /// repeats the z-test on case-clustered standard errors (see `test`).
+    pub p_value: f64,
+    pub test: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -191,8 +196,13 @@ fn pass_rates(pairs: &[Pair<'_>], repeats: u32, alpha: f64) -> PassRateCompariso
     let candidate = (a + c) as f64 / n;
     let delta = candidate - baseline;
     let discordant_rate = (b + c) as f64 / n;
-    let min_detectable_drop =
-        stats::min_detectable_drop(pairs.len() as u64, discordant_rate, alpha, POWER);
+    // Power comes from independent cases, not from repeats of the same case.
+    let cases = pairs
+        .iter()
+        .map(|p| p.base.case)
+        .collect::<std::collections::HashSet<_>>()
+        .len() as u64;
+    let min_detectable_drop = stats::min_detectable_drop(cases, discordant_rate, alpha, POWER);
     if repeats <= 1 {
         let test = stats::mcnemar_exact(b, c);
         PassRateComparison {
@@ -208,6 +218,7 @@ fn pass_rates(pairs: &[Pair<'_>], repeats: u32, alpha: f64) -> PassRateCompariso
             mid_p_value: Some(test.mid_p_value),
             method: "McNemar exact (two-sided); Newcombe paired CI".into(),
             min_detectable_drop,
+            cases,
         }
     } else {
         let deltas: Vec<f64> = pairs
@@ -231,6 +242,7 @@ fn pass_rates(pairs: &[Pair<'_>], repeats: u32, alpha: f64) -> PassRateCompariso
                 "z-test on case-clustered standard errors ({repeats} repeats per case)"
             ),
             min_detectable_drop,
+            cases,
         }
     }
 }
@@ -343,14 +355,28 @@ pub fn compare(inputs: &Inputs<'_>, baseline: &Side, candidate: &Side) -> Compar
             continue;
         }
         let n = deltas.len() as f64;
-        let (ci, mean_delta, resamples) = if inputs.repeats <= 1 {
+        let (ci, mean_delta, resamples, p_value, test) = if inputs.repeats <= 1 {
             let resamples =
                 stats::adaptive_resamples(deltas.len(), inputs.resamples, stats::DEFAULT_MAX_DRAWS);
             let boot = stats::paired_bootstrap_mean(&deltas, resamples, inputs.seed, CONFIDENCE);
-            (boot.interval, boot.mean, boot.resamples)
+            let wilcoxon = stats::wilcoxon_signed_rank(&deltas).p_value;
+            (
+                boot.interval,
+                boot.mean,
+                boot.resamples,
+                wilcoxon,
+                "Wilcoxon signed-rank",
+            )
         } else {
-            let (ci, _) = clustered(&deltas, &clusters);
-            (ci, deltas.iter().sum::<f64>() / n, 0)
+            // The repeats of a case are not independent samples: no rank test over them.
+            let (ci, p) = clustered(&deltas, &clusters);
+            (
+                ci,
+                deltas.iter().sum::<f64>() / n,
+                0,
+                p,
+                "z-test on case-clustered SEs",
+            )
         };
         scorers.push(ScorerComparison {
             name: name.clone(),
@@ -360,7 +386,8 @@ pub fn compare(inputs: &Inputs<'_>, baseline: &Side, candidate: &Side) -> Compar
             mean_delta,
             ci,
             resamples,
-            wilcoxon_p: stats::wilcoxon_signed_rank(&deltas).p_value,
+            p_value,
+            test: test.to_string(),
         });
     }
     drops.sort_by(|x, y| x.delta.total_cmp(&y.delta).then(x.id.cmp(&y.id)));
@@ -442,7 +469,7 @@ pub fn compare(inputs: &Inputs<'_>, baseline: &Side, candidate: &Side) -> Compar
         ));
     }
     if let Some(max_drop) = policy.max_drop
-        && policy.ci.low < -max_drop
+        && (policy.ci.low < -max_drop || policy.too_small.is_some())
     {
         reasons.push(match &policy.too_small {
             Some(why) => why.clone(),
@@ -503,7 +530,7 @@ fn judge_policy(
     let (delta, ci, p_value) = match &metric {
         Metric::ScorerMean(name) | Metric::ScorerPassRate(name) => {
             match scorers.iter().find(|s| &s.name == name) {
-                Some(s) => (s.mean_delta, s.ci, s.wilcoxon_p),
+                Some(s) => (s.mean_delta, s.ci, s.p_value),
                 None => (
                     0.0,
                     Interval {
@@ -520,16 +547,25 @@ fn judge_policy(
         Metric::PassRate => pass_rate.regressions > pass_rate.improvements,
         _ => delta < 0.0,
     };
-    let pairs =
-        pass_rate.both_pass + pass_rate.regressions + pass_rate.improvements + pass_rate.both_fail;
-    let baseline_passes = pass_rate.both_pass + pass_rate.regressions;
+    let repeats = (pass_rate.both_pass
+        + pass_rate.regressions
+        + pass_rate.improvements
+        + pass_rate.both_fail)
+        .max(1)
+        / pass_rate.cases.max(1);
+    let cases = pass_rate.cases;
+    // Per case (repeats add no independent evidence), the narrowest interval this set
+    // allows; for a mean, as for an all-passing baseline.
+    let baseline_passes = match &metric {
+        Metric::PassRate => (pass_rate.both_pass + pass_rate.regressions) / repeats.max(1),
+        _ => cases,
+    };
     let too_small = policy.max_drop.and_then(|max_drop| {
-        // With zero flips the CI is as narrow as this set allows.
-        let best = stats::zero_flip_lower_bound(pairs, baseline_passes, CONFIDENCE);
-        (matches!(metric, Metric::PassRate) && best < -max_drop).then(|| {
+        let best = stats::zero_flip_lower_bound(cases, baseline_passes.min(cases), CONFIDENCE);
+        (best < -max_drop).then(|| {
             format!(
                 "the golden set is too small to show non-inferiority at max_drop = {max_drop}: \
-                 with {pairs} pairs, even zero flips leave a {:.0}% CI reaching {best:+.3}; add cases",
+                 with {cases} cases, even zero flips leave a {:.0}% CI reaching {best:+.3}; add cases",
                 CONFIDENCE * 100.0,
             )
         })

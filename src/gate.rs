@@ -48,17 +48,29 @@ impl Sample {
         self.scores.is_none()
     }
 
-    /// (score, passed) of one scorer, or None when it does not apply to this case.
-    fn scorer(&self, slot: usize, applies: bool) -> Option<(f64, bool)> {
+    /// (score, passed) of one scorer, or None when it does not apply to this case. A failed
+    /// call takes the worst value for the bound being tested: 0 and failed against a `min`,
+    /// 1 and passed against a `max`; it can never help a gate hold.
+    fn scorer(&self, slot: usize, applies: bool, worst: Worst) -> Option<(f64, bool)> {
         match &self.scores {
             Some(scores) => scores
                 .iter()
                 .find(|s| s.slot == slot)
                 .map(|s| (s.score, s.passed)),
-            None if applies => Some((0.0, false)),
+            None if applies => Some(match worst {
+                Worst::Low => (0.0, false),
+                Worst::High => (1.0, true),
+            }),
             None => None,
         }
     }
+}
+
+/// Which end of a metric a failed call is pinned to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Worst {
+    Low,
+    High,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -182,12 +194,14 @@ impl Judge<'_> {
         metric: &Metric,
         tag: Option<&str>,
         confidence: f64,
+        worst: Worst,
     ) -> (Option<f64>, Option<Interval>, usize) {
         match metric {
             Metric::PassRate => {
-                let (n, passed) = self
-                    .in_slice(tag)
-                    .fold((0, 0), |(n, p), s| (n + 1, p + s.passed() as usize));
+                let (n, passed) = self.in_slice(tag).fold((0, 0), |(n, p), s| {
+                    let passed = s.passed() || (s.errored() && worst == Worst::High);
+                    (n + 1, p + passed as usize)
+                });
                 let interval = (n > 0).then(|| stats::wilson(passed as u64, n as u64, confidence));
                 (ratio(passed as f64, n), interval, n)
             }
@@ -199,7 +213,9 @@ impl Judge<'_> {
                 let mut values = Vec::new();
                 let mut cases = Vec::new();
                 for sample in self.in_slice(tag) {
-                    if let Some((score, passed)) = sample.scorer(slot, self.applies(sample, slot)) {
+                    if let Some((score, passed)) =
+                        sample.scorer(slot, self.applies(sample, slot), worst)
+                    {
                         values.push(if matches!(metric, Metric::ScorerMean(_)) {
                             score
                         } else {
@@ -213,29 +229,52 @@ impl Judge<'_> {
                 let interval = (n > 0).then(|| match metric {
                     Metric::ScorerPassRate(_) => stats::wilson(sum as u64, n as u64, confidence),
                     _ => {
+                        // Scores live in [0, 1], so a mean is no more certain than a pass
+                        // rate of the same cases: the interval is the wider of the
+                        // clustered normal one and Wilson's at the mean over distinct cases.
+                        // A handful of identical scores never yields a zero-width interval.
                         let ci = stats::clustered_mean(&values, &cases, confidence).interval;
+                        let distinct = cases.iter().collect::<std::collections::HashSet<_>>().len();
+                        let bounded = wilson_at(sum / n as f64, distinct as f64, confidence);
                         Interval {
-                            low: ci.low.max(0.0),
-                            high: ci.high.min(1.0),
+                            low: ci.low.min(bounded.low).max(0.0),
+                            high: ci.high.max(bounded.high).min(1.0),
                         }
                     }
                 });
                 (ratio(sum, n), interval, n)
             }
             Metric::LatencyPercentile(p) => {
+                // A failed call (a timeout, often) counts as infinitely slow: if the
+                // percentile lands on one, nothing was measured and the gate fails.
                 let mut latencies: Vec<u64> = self
                     .in_slice(tag)
-                    .filter(|s| !s.errored())
-                    .map(|s| s.latency_ms)
+                    .map(|s| if s.errored() { u64::MAX } else { s.latency_ms })
                     .collect();
                 latencies.sort_unstable();
                 (
-                    percentile(&latencies, *p).map(|v| v as f64),
+                    percentile(&latencies, *p)
+                        .filter(|&v| v != u64::MAX)
+                        .map(|v| v as f64),
                     None,
                     latencies.len(),
                 )
             }
         }
+    }
+}
+
+/// The Wilson score interval at proportion `p` observed on `n` trials.
+fn wilson_at(p: f64, n: f64, confidence: f64) -> Interval {
+    use statrs::distribution::{ContinuousCDF, Normal};
+    let z = Normal::standard().inverse_cdf(0.5 + confidence / 2.0);
+    let z2 = z * z;
+    let denominator = 1.0 + z2 / n;
+    let center = (p + z2 / (2.0 * n)) / denominator;
+    let half = z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / denominator;
+    Interval {
+        low: (center - half).max(0.0),
+        high: (center + half).min(1.0),
     }
 }
 
@@ -248,6 +287,7 @@ pub fn judge(
     criteria: &Criteria,
     golden: &GoldenSet,
     scorers: &ScorerSet,
+    repeats: u32,
     samples: &[Sample],
 ) -> Judgement {
     let judge = Judge {
@@ -260,14 +300,32 @@ pub fn judge(
         .iter()
         .map(|gate| {
             let level = gate.confidence.unwrap_or(DISPLAY_CONFIDENCE);
-            let (value, interval, n) = judge.measure(&gate.metric, gate.tag.as_deref(), level);
+            let tag = gate.tag.as_deref();
+            // Failed calls are pinned to the worst end for each bound, so a `max` gate is
+            // measured with them high and a `min` gate with them low.
+            let (value, interval, n) = judge.measure(
+                &gate.metric,
+                tag,
+                level,
+                if gate.min.is_some() {
+                    Worst::Low
+                } else {
+                    Worst::High
+                },
+            );
+            let (value_high, interval_high, _) = if gate.min.is_some() && gate.max.is_some() {
+                judge.measure(&gate.metric, tag, level, Worst::High)
+            } else {
+                (value, interval, n)
+            };
             // With `confidence`, a gate must hold for the whole interval: `min` is tested on
             // its lower end and `max` on its upper end, not on the point estimate.
-            let (low, high) = match (gate.confidence, interval) {
-                (Some(_), Some(ci)) => (Some(ci.low), Some(ci.high)),
-                _ => (value, value),
+            let (low, high) = match (gate.confidence, interval, interval_high) {
+                (Some(_), Some(ci), Some(ci_high)) => (Some(ci.low), Some(ci_high.high)),
+                _ => (value, value_high),
             };
             let passed = value.is_some()
+                && value_high.is_some()
                 && gate.min.is_none_or(|min| low.is_some_and(|v| v >= min))
                 && gate.max.is_none_or(|max| high.is_some_and(|v| v <= max));
             GateResult {
@@ -308,9 +366,12 @@ pub fn judge(
         })
         .collect();
 
-    let complete = samples.len() == golden.cases.len() * max_repeat(samples);
+    // Every gate measured on every case: a missing sample, or a run in which no call
+    // succeeded, can never pass.
+    let complete = samples.len() == golden.cases.len() * repeats as usize;
+    let any_success = samples.iter().any(|s| !s.errored());
     let verdict = if complete
-        && !samples.is_empty()
+        && any_success
         && gates.iter().all(|g| g.passed)
         && must_pass.iter().all(|m| m.passed)
     {
@@ -328,14 +389,6 @@ pub fn judge(
         gates,
         must_pass,
     }
-}
-
-fn max_repeat(samples: &[Sample]) -> usize {
-    samples
-        .iter()
-        .map(|s| s.repeat as usize + 1)
-        .max()
-        .unwrap_or(0)
 }
 
 fn summarize(samples: &[Sample]) -> Summary {

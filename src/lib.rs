@@ -14,6 +14,7 @@ pub mod error;
 pub mod exit;
 pub mod gate;
 pub mod golden;
+pub mod interrupt;
 pub mod plan;
 pub mod project;
 pub mod prompt;

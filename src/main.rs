@@ -8,7 +8,7 @@ fn main() {
     let code = match promptgate::app::main(cli).map_err(anyhow::Error::from) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err}");
+            promptgate::interrupt::note(format_args!("error: {err}"));
             err.downcast_ref::<promptgate::Error>()
                 .map_or(exit::INFRASTRUCTURE, promptgate::Error::exit_code)
         }

@@ -12,7 +12,7 @@ use crate::backend::mock::MockBackend;
 use crate::backend::openai::OpenAiBackend;
 use crate::backend::resilience::{CallPolicy, RateLimiter, RetryPolicy};
 use crate::cli::{BackendKind, RunOptions};
-use crate::criteria::Criteria;
+use crate::criteria::{Criteria, Metric};
 use crate::error::{Error, Location, Result};
 use crate::golden::GoldenSet;
 use crate::project::Project;
@@ -107,6 +107,13 @@ impl RunPlan {
         let (backend, backend_info) = build_backend(args, &project, &prompt)?;
         let policy = build_policy(args)?;
         let cache = (backend.is_cacheable() && !args.no_cache).then(|| Cache::new(&project.root));
+        let max_error_rate = args.max_error_rate.unwrap_or(0.0);
+        if !(0.0..=1.0).contains(&max_error_rate) {
+            return Err(Error::usage(format!(
+                "--max-error-rate {} is out of range: use a share from 0 to 1",
+                max_error_rate
+            )));
+        }
         let settings = Settings {
             backend: backend_info.kind.clone(),
             command: backend_info.command.clone(),
@@ -117,15 +124,9 @@ impl RunPlan {
             timeout_secs: args.timeout,
             max_retries: args.max_retries,
             rpm: args.rpm,
-            max_error_rate: args.max_error_rate,
+            max_error_rate,
             cache: !args.no_cache,
         };
-        if !(0.0..=1.0).contains(&args.max_error_rate) {
-            return Err(Error::usage(format!(
-                "--max-error-rate {} is out of range: use a share from 0 to 1",
-                args.max_error_rate
-            )));
-        }
         Ok(RunPlan {
             project,
             prompt,
@@ -136,7 +137,7 @@ impl RunPlan {
             backend_info,
             cache,
             policy,
-            max_error_rate: args.max_error_rate,
+            max_error_rate,
             concurrency,
             repeat: args.repeat,
             out_dir,
@@ -219,10 +220,23 @@ fn compile_scorers(criteria: &Criteria, golden: &GoldenSet) -> Result<ScorerSet>
             set.add_case_scorer(index, scorer)
                 .map_err(|e| Error::input(at(), format!("case {:?}: {e}", case.id)))?;
         }
+        let mut scorers = 0;
         for scorer in set.for_case(index) {
+            scorers += 1;
             scorer
                 .check_case(case)
                 .map_err(|e| Error::input(at(), format!("case {:?}: {e}", case.id)))?;
+        }
+        // A case nothing scores would pass whatever the model says.
+        if scorers == 0 {
+            return Err(Error::input(
+                at(),
+                format!(
+                    "case {:?} has no scorer: add [[scorers]] to {} or an `assert` list to the case",
+                    case.id,
+                    criteria.path.display()
+                ),
+            ));
         }
     }
     if set.is_empty() {
@@ -255,6 +269,32 @@ fn check_gates(criteria: &Criteria, golden: &GoldenSet, scorers: &ScorerSet) -> 
                 ),
             ));
         }
+        if let Some(name) = gate.metric.scorer() {
+            // A scorer that only some cases assert must apply somewhere in the gate's slice,
+            // or the gate could never be measured.
+            let slot = scorers.slot(name).expect("checked above");
+            let applies = golden.cases.iter().enumerate().any(|(i, c)| {
+                gate.tag.as_ref().is_none_or(|t| c.has_tag(t))
+                    && scorers.slots_for_case(i).any(|s| s == slot)
+            });
+            if !applies {
+                return Err(Error::input(
+                    at(),
+                    format!(
+                        "gate {}{}: no case{} has the scorer {name:?}",
+                        gate.metric,
+                        gate.tag
+                            .as_ref()
+                            .map(|t| format!(" [{t}]"))
+                            .unwrap_or_default(),
+                        gate.tag
+                            .as_ref()
+                            .map(|t| format!(" tagged {t:?}"))
+                            .unwrap_or_default(),
+                    ),
+                ));
+            }
+        }
         if let Some(tag) = &gate.tag
             && !tags.contains(tag.as_str())
         {
@@ -266,6 +306,29 @@ fn check_gates(criteria: &Criteria, golden: &GoldenSet, scorers: &ScorerSet) -> 
                     golden.path.display()
                 ),
             ));
+        }
+    }
+    if let Some(policy) = &criteria.compare {
+        let at = || Location::file(&criteria.path);
+        match Metric::parse(&policy.metric) {
+            Ok(Metric::PassRate) => {}
+            Ok(Metric::ScorerMean(name)) if scorers.slot(&name).is_some() => {}
+            Ok(Metric::ScorerMean(name)) => {
+                return Err(Error::input(
+                    at(),
+                    format!(
+                        "[compare] metric mean:{name}: no scorer is named {name:?} (scorers: {})",
+                        scorers.names.join(", ")
+                    ),
+                ));
+            }
+            Ok(other) => {
+                return Err(Error::input(
+                    at(),
+                    format!("[compare] metric {other}: compare judges pass_rate or mean:<scorer>"),
+                ));
+            }
+            Err(e) => return Err(Error::input(at(), format!("[compare] {e}"))),
         }
     }
     for id in &criteria.must_pass {

@@ -138,6 +138,19 @@ impl Prompt {
                 format!("review_by {date:?} is not a date: write it as YYYY-MM-DD"),
             ));
         }
+        for (name, value) in [
+            ("temperature", file.model.temperature),
+            ("top_p", file.model.top_p),
+        ] {
+            if let Some(value) = value
+                && !value.is_finite()
+            {
+                return Err(Error::input(
+                    at(),
+                    format!("[model] {name} = {value} is not a finite number"),
+                ));
+            }
+        }
         if file.model.name.trim().is_empty() {
             return Err(Error::input(at(), "[model] name is empty"));
         }

@@ -244,14 +244,18 @@ impl OpenAiBackend {
             }
         };
         let usage = response.usage.unwrap_or_default();
+        // A server may echo the key in an answer too: what reaches calls.jsonl, the cache
+        // and the reports is scrubbed like every error reason.
         Ok(Response {
-            output,
+            output: self.scrubber.scrub(&output),
             tokens_in: usage.prompt_tokens,
             tokens_out: usage.completion_tokens,
-            model: response
-                .model
-                .filter(|model| !model.trim().is_empty())
-                .unwrap_or_else(|| request.model.name.clone()),
+            model: self.scrubber.scrub(
+                &response
+                    .model
+                    .filter(|model| !model.trim().is_empty())
+                    .unwrap_or_else(|| request.model.name.clone()),
+            ),
         })
     }
 

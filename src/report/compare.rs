@@ -82,7 +82,8 @@ pub fn terminal(c: &Comparison) -> String {
     if !c.scorers.is_empty() {
         let _ = writeln!(
             out,
-            "\nscorers     baseline -> candidate  mean delta  95% CI  Wilcoxon p"
+            "\nscorers     baseline -> candidate  mean delta  95% CI  p ({})",
+            c.scorers.first().map_or("", |s| s.test.as_str())
         );
         let width = c.scorers.iter().map(|s| s.name.len()).max().unwrap_or(0);
         for s in &c.scorers {
@@ -94,7 +95,7 @@ pub fn terminal(c: &Comparison) -> String {
                 s.candidate_mean,
                 s.mean_delta,
                 interval(s.ci.low, s.ci.high),
-                format_p(s.wilcoxon_p)
+                format_p(s.p_value)
             );
         }
     }
@@ -237,7 +238,7 @@ pub fn markdown(c: &Comparison) -> String {
             s.candidate_mean,
             s.mean_delta,
             interval(s.ci.low, s.ci.high),
-            format_p(s.wilcoxon_p)
+            format_p(s.p_value)
         );
     }
     let _ = writeln!(

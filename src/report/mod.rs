@@ -2,7 +2,13 @@
 //! the terminal summary is what a person reads after `promptgate run`.
 
 pub mod compare;
+pub mod csv;
+pub mod github;
+pub mod html;
+pub mod junit;
+pub mod markdown;
 pub mod terminal;
+pub mod view;
 
 use std::path::Path;
 

@@ -94,10 +94,10 @@ impl Cache {
         if let Err(e) = self.try_put(key, entry)
             && !self.warned.swap(true, Ordering::Relaxed)
         {
-            eprintln!(
+            crate::interrupt::note(format_args!(
                 "promptgate: warning: cannot write the response cache in {}: {e}",
                 self.dir.display()
-            );
+            ));
         }
     }
 

@@ -382,7 +382,7 @@ pub async fn execute(plan: Arc<RunPlan>, resume: Option<Resume>) -> Result<RunOu
     let mut fatal: Option<Error> = None;
     let mut interrupted_at: Option<Instant> = None;
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
-    let ctrl_c = tokio::signal::ctrl_c();
+    let ctrl_c = crate::interrupt::wait();
     tokio::pin!(ctrl_c);
 
     let mut batch = Vec::with_capacity(RECEIVE_BATCH);
@@ -432,7 +432,7 @@ pub async fn execute(plan: Arc<RunPlan>, resume: Option<Resume>) -> Result<RunOu
                 stop.store(true, Ordering::Relaxed);
                 interrupted_at = Some(Instant::now());
                 progress.finish();
-                eprintln!("promptgate: interrupted; waiting up to {}s for calls in flight", INTERRUPT_GRACE.as_secs());
+                crate::interrupt::note(format_args!("promptgate: interrupted; waiting up to {}s for calls in flight", INTERRUPT_GRACE.as_secs()));
             }
             _ = ticker.tick() => {
                 progress.tick();
@@ -475,7 +475,22 @@ pub async fn execute(plan: Arc<RunPlan>, resume: Option<Resume>) -> Result<RunOu
 
     // Workers finish in any order; judge and report in golden order.
     samples.sort_unstable_by_key(|s| (s.case, s.repeat));
-    let judgement = gate::judge(&plan.criteria, &plan.golden, &plan.scorers, &samples);
+    if samples.len() != total {
+        manifest.status = Status::Failed;
+        manifest.write(&run_dir)?;
+        return Err(Error::infrastructure(format!(
+            "{} of {total} calls were recorded; the run is incomplete (see {})",
+            samples.len(),
+            run_dir.join(calls::FILE_NAME).display()
+        )));
+    }
+    let judgement = gate::judge(
+        &plan.criteria,
+        &plan.golden,
+        &plan.scorers,
+        plan.repeat,
+        &samples,
+    );
     let report = Report::new(&run_id, identity, plan.repeat, judgement);
     report.write_json(&run_dir.join(crate::report::JSON_FILE_NAME))?;
 

@@ -79,11 +79,11 @@ impl Progress {
         {
             *last = Instant::now();
             let secs = started.elapsed().as_secs_f64();
-            eprintln!(
+            crate::interrupt::note(format_args!(
                 "promptgate: {done}/{total} calls ({:.0}%), {failing} failing, {:.1} calls/s",
                 100.0 * *done as f64 / (*total).max(1) as f64,
                 *done as f64 / secs.max(1e-9)
-            );
+            ));
         }
     }
 

@@ -33,11 +33,14 @@ struct StoredCall {
 
 /// Reads the finished calls of `run_dir`. A last line cut short by a crash (no newline, or
 /// not JSON) is removed from the file; a bad line anywhere else is an input error.
+/// With `repair` false (reading a finished run for `compare`) the file is never changed: a
+/// torn last line is an error instead.
 pub fn finished_calls(
     golden: &GoldenSet,
     scorers: &ScorerSet,
     repeats: u32,
     run_dir: &Path,
+    repair: bool,
 ) -> Result<Vec<CallRecord>> {
     let path = run_dir.join(calls::FILE_NAME);
     let file = match std::fs::File::open(&path) {
@@ -72,11 +75,17 @@ pub fn finished_calls(
             Ok(stored) if complete => stored,
             // The last line of a killed run: drop it, its call is made again.
             _ if reader.fill_buf().map(|b| b.is_empty()).unwrap_or(false) => {
+                if !repair {
+                    return Err(Error::input(
+                        Location::line(&path, line_no),
+                        "the last line is incomplete: finish the run with `promptgate run --resume`",
+                    ));
+                }
                 truncate(&path, good_bytes)?;
-                eprintln!(
+                crate::interrupt::note(format_args!(
                     "promptgate: {}:{line_no}: dropped an incomplete last line; that call is made again",
                     path.display()
-                );
+                ));
                 break;
             }
             Ok(_) => unreachable!("only the last line can lack its newline"),

@@ -255,6 +255,14 @@ impl Scorer {
                 self.spec.type_name()
             ));
         }
+        if matches!(self.spec, ScorerKind::Contains { values: None, .. })
+            && expected_text(case).is_empty()
+        {
+            return Err(format!(
+                "scorer {:?} (contains) looks for `expected`, which is empty: every output contains it",
+                self.name
+            ));
+        }
         if let Check::Numeric(_) = &self.check {
             numeric::expected_number(case.expected.as_ref())
                 .map_err(|e| format!("scorer {:?} (numeric): {e}", self.name))?;

@@ -10,6 +10,7 @@ mod compare;
 mod csv_sets;
 mod defaults;
 mod demo;
+mod fail_closed;
 mod gates;
 mod golden;
 mod hash;

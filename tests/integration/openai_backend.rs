@@ -443,3 +443,30 @@ fn a_killed_run_resumes_against_the_server_without_re_requesting_finished_cases(
 fn run_clean(server: &Server) -> RunDir {
     run(&project(24), server, &["--no-cache"]).run_dir()
 }
+
+/// A server that repeats the Authorization header back in its answer and model id.
+struct LeakyEcho;
+
+impl Respond for LeakyEcho {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let auth = request
+            .headers
+            .get("authorization")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        ResponseTemplate::new(200).set_body_json(json!({
+            "model": format!("echo {auth}"),
+            "choices": [{"message": {"role": "assistant", "content": format!("the answer is 0 and you sent {auth}")}}]
+        }))
+    }
+}
+
+#[test]
+fn a_key_echoed_in_a_successful_answer_is_scrubbed_from_every_file() {
+    let server = Server::start();
+    server.mount(chat().respond_with(LeakyEcho));
+    let test = project(2);
+    let out = run(&test, &server, &[]);
+    assert!(!out.stdout.contains(KEY) && !out.stderr.contains(KEY));
+    assert_no_key_under(test.path());
+}

@@ -1,0 +1,131 @@
+//! GitHub Actions: `::error` annotations that point at the failing gate's line in the
+//! criteria file and the failing case's line in the golden file, and the job summary.
+//! Workflow commands are parsed from stdout line by line, so every value is escaped: a
+//! model output can never start a command of its own.
+
+use std::io::Write;
+use std::path::Path;
+
+use super::Report;
+use super::terminal::{gate_label, threshold};
+
+/// GitHub shows at most ten error annotations per step.
+pub const MAX_ANNOTATIONS: usize = 10;
+/// GitHub refuses a step summary over 1 MiB; stay clear of it.
+pub const SUMMARY_BUDGET: usize = 1000 * 1024;
+
+/// True when running as a GitHub Actions step.
+pub fn is_github_actions() -> bool {
+    std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
+}
+
+/// Escapes a workflow command's message.
+fn escape_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escapes a workflow command's property value.
+fn escape_property(text: &str) -> String {
+    escape_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+fn error(file: &str, line: usize, title: &str, message: &str) -> String {
+    format!(
+        "::error file={},line={line},title={}::{}",
+        escape_property(file),
+        escape_property(title),
+        escape_data(message)
+    )
+}
+
+/// The annotation lines for a run: failed gates first (at their `[[gates]]` line), then
+/// failing cases with must-pass ones first (at their golden line); at most ten, then one
+/// line with the count of what was left out.
+pub fn annotations(report: &Report) -> Vec<String> {
+    let id = &report.identity;
+    let j = &report.judgement;
+    let mut all = Vec::new();
+    for gate in j.gates.iter().filter(|g| !g.passed) {
+        let value = gate
+            .value
+            .map_or("not measured".to_string(), |v| format!("{v:.3}"));
+        all.push(error(
+            &id.criteria.path,
+            gate.line,
+            "promptgate: gate failed",
+            &format!(
+                "{} = {value}, needs {} ({} samples)",
+                gate_label(gate),
+                threshold(gate),
+                gate.samples
+            ),
+        ));
+    }
+    // failing_cases already lists must-pass cases first.
+    for case in &j.failing_cases {
+        let title = if case.must_pass {
+            format!("promptgate: must-pass case {} failed", case.id)
+        } else {
+            format!("promptgate: case {} failed", case.id)
+        };
+        all.push(error(
+            &id.golden.path,
+            case.line,
+            &title,
+            &case.reasons.join("; "),
+        ));
+    }
+    let total = all.len();
+    all.truncate(MAX_ANNOTATIONS);
+    if total > MAX_ANNOTATIONS {
+        all.push(format!(
+            "promptgate: {} more failures not annotated (GitHub shows {MAX_ANNOTATIONS} per step); all are in the job summary and report.json",
+            total - MAX_ANNOTATIONS
+        ));
+    }
+    all
+}
+
+/// Appends `markdown` to the file `GITHUB_STEP_SUMMARY` names, if any.
+pub fn append_summary(markdown: &str) -> crate::error::Result<()> {
+    let Ok(path) = std::env::var("GITHUB_STEP_SUMMARY") else {
+        return Ok(());
+    };
+    if path.is_empty() {
+        return Ok(());
+    }
+    let path = Path::new(&path);
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(markdown.as_bytes()))
+        .map_err(|e| crate::error::Error::write_failed(path, &e))
+}
+
+/// Wraps long output in a collapsible group in the Actions log.
+pub fn group(title: &str, body: &str) -> String {
+    format!("::group::{}\n{body}::endgroup::\n", escape_data(title))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_text_cannot_break_out_of_a_command() {
+        let line = error(
+            "golden/a,b:c.jsonl",
+            3,
+            "case x",
+            "first line\n::error::injected 100%",
+        );
+        assert_eq!(
+            line,
+            "::error file=golden/a%2Cb%3Ac.jsonl,line=3,title=case x::first line%0A::error::injected 100%25"
+        );
+        assert_eq!(line.lines().count(), 1);
+    }
+}

@@ -494,6 +494,15 @@ fn compare_command(args: &CompareArgs) -> Result<i32> {
         std::fs::write(&path, text).map_err(|e| Error::write_failed(&path, &e))?;
     }
     print_stdout(&report::compare::terminal(&comparison));
+    if report::github::is_github_actions() {
+        let mut lines = report::github::compare_annotations(&comparison).join("\n");
+        lines.push('\n');
+        print_stdout(&lines);
+        report::github::append_summary(&report::github::trim_markdown(
+            &report::compare::markdown(&comparison),
+            report::github::SUMMARY_BUDGET,
+        ))?;
+    }
     Ok(match comparison.verdict {
         crate::gate::Verdict::Pass => exit::PASS,
         crate::gate::Verdict::Fail => exit::GATE_FAILED,

@@ -88,6 +88,60 @@ pub fn annotations(report: &Report) -> Vec<String> {
     all
 }
 
+/// The annotation lines for a comparison: each reason it failed, then the regressions
+/// (must-pass first) at their golden line; at most ten, then a count line.
+pub fn compare_annotations(c: &crate::compare::Comparison) -> Vec<String> {
+    let mut all: Vec<String> = c
+        .reasons
+        .iter()
+        .map(|reason| {
+            format!(
+                "::error title={}::{}",
+                escape_property("promptgate compare failed"),
+                escape_data(reason)
+            )
+        })
+        .collect();
+    for flip in &c.regressions {
+        let title = if flip.must_pass {
+            format!("promptgate: must-pass case {} regressed", flip.id)
+        } else {
+            format!("promptgate: case {} regressed", flip.id)
+        };
+        all.push(error(
+            &c.golden.path,
+            flip.line,
+            &title,
+            &flip.reasons.join("; "),
+        ));
+    }
+    let total = all.len();
+    all.truncate(MAX_ANNOTATIONS);
+    if total > MAX_ANNOTATIONS {
+        all.push(format!(
+            "promptgate: {} more not annotated (GitHub shows {MAX_ANNOTATIONS} per step); all are in the job summary",
+            total - MAX_ANNOTATIONS
+        ));
+    }
+    all
+}
+
+/// Cuts Markdown to `budget` bytes at a line boundary, saying so.
+pub fn trim_markdown(markdown: &str, budget: usize) -> String {
+    if markdown.len() <= budget {
+        return markdown.to_string();
+    }
+    const NOTE: &str =
+        "\n\n_Trimmed to fit GitHub's job summary; the full report is in the JSON report._\n";
+    let mut cut = budget.saturating_sub(NOTE.len());
+    while !markdown.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let head = &markdown[..cut];
+    let head = head.rfind('\n').map_or(head, |i| &head[..i]);
+    format!("{head}{NOTE}")
+}
+
 /// Appends `markdown` to the file `GITHUB_STEP_SUMMARY` names, if any.
 pub fn append_summary(markdown: &str) -> crate::error::Result<()> {
     let Ok(path) = std::env::var("GITHUB_STEP_SUMMARY") else {

@@ -12,6 +12,7 @@ mod defaults;
 mod demo;
 mod fail_closed;
 mod gates;
+mod github;
 mod golden;
 mod hash;
 mod inputs;

@@ -281,7 +281,9 @@ fn resume_plan(args: &RunArgs, run_dir: &Path, cwd: &Path) -> Result<(RunPlan, r
 }
 
 /// The report files `--report FMT[=PATH]` asks for.
-fn report_targets(specs: &[String], default_dir: &Path) -> Result<Vec<(String, PathBuf)>> {
+/// Compare's `--report` targets. md, json and html describe the comparison; junit and csv,
+/// which list cases for test-report tabs and spreadsheets, describe the candidate run.
+fn report_targets(specs: &[String], default_dir: &Path) -> Result<Vec<(ReportFormat, PathBuf)>> {
     specs
         .iter()
         .map(|spec| {
@@ -290,17 +292,21 @@ fn report_targets(specs: &[String], default_dir: &Path) -> Result<Vec<(String, P
                 Some((format, _)) => (format, None),
                 None => (spec.as_str(), None),
             };
-            let ext = match format {
-                "json" => "json",
-                "md" => "md",
-                other => {
-                    return Err(Error::usage(format!(
-                        "--report {other}: compare writes json or md"
-                    )));
-                }
-            };
-            let path = path.unwrap_or_else(|| default_dir.join(format!("comparison.{ext}")));
-            Ok((format.to_string(), path))
+            let format = ReportFormat::parse(format).ok_or_else(|| {
+                Error::usage(format!(
+                    "--report {format}: use md, json, html, junit or csv (optionally =PATH)"
+                ))
+            })?;
+            let path = path.unwrap_or_else(|| {
+                default_dir.join(match format {
+                    // JUnit and CSV describe cases: the candidate run's, beside it.
+                    ReportFormat::Junit | ReportFormat::Csv => {
+                        format!("report.{}", format.extension())
+                    }
+                    _ => format!("comparison.{}", format.extension()),
+                })
+            });
+            Ok((format, path))
         })
         .collect()
 }
@@ -482,14 +488,18 @@ fn compare_command(args: &CompareArgs) -> Result<i32> {
         cwd.join(&candidate.run_dir)
     };
     for (format, path) in report_targets(&args.report, &default_dir)? {
-        let text = match format.as_str() {
-            "json" => {
+        let text = match format {
+            ReportFormat::Json => {
                 let mut text =
                     serde_json::to_string_pretty(&comparison).expect("comparisons serialize");
                 text.push('\n');
                 text
             }
-            _ => report::compare::markdown(&comparison),
+            ReportFormat::Md => report::compare::markdown(&comparison),
+            ReportFormat::Html => report::compare_html::render(&comparison),
+            ReportFormat::Junit | ReportFormat::Csv => {
+                render(format, &RunView::load(&default_dir)?)
+            }
         };
         std::fs::write(&path, text).map_err(|e| Error::write_failed(&path, &e))?;
     }

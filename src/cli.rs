@@ -222,8 +222,9 @@ pub struct CompareArgs {
     #[arg(long, value_name = "FILE")]
     pub criteria: PathBuf,
 
-    /// Write a report: json or md, to PATH or (without =PATH) into the candidate's run
-    /// directory as comparison.json / comparison.md. Repeatable.
+    /// Write a report, to PATH or (without =PATH) into the candidate's run directory: md,
+    /// json or html describe the comparison (comparison.<ext>); junit or csv list the
+    /// candidate run's cases (report.<ext>). Repeatable.
     #[arg(long, value_name = "FMT[=PATH]")]
     pub report: Vec<String>,
 

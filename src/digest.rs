@@ -77,7 +77,9 @@ fn finish(digest: &[u8]) -> String {
 /// The short form of a `sha256:` id: its first 12 hex digits.
 pub fn short(id: &str) -> &str {
     let hex = id.strip_prefix("sha256:").unwrap_or(id);
-    &hex[..hex.len().min(12)]
+    // Char-safe: an id read back from a hand-edited file need not be hex.
+    let end = hex.char_indices().nth(12).map_or(hex.len(), |(i, _)| i);
+    &hex[..end]
 }
 
 #[cfg(test)]

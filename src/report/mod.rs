@@ -2,6 +2,7 @@
 //! the terminal summary is what a person reads after `promptgate run`.
 
 pub mod compare;
+pub mod compare_html;
 pub mod csv;
 pub mod github;
 pub mod html;

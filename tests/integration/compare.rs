@@ -261,3 +261,40 @@ fn repeats_use_case_clustered_errors() {
     assert_eq!(json["repeats"], 2);
     assert_eq!(json["pass_rate"]["regressions"], 4);
 }
+
+#[test]
+fn compare_writes_html_for_the_comparison_and_junit_for_the_candidate() {
+    let test = demo();
+    let out = test.run_with(
+        &[
+            &COMPARE_DEMO[..],
+            &[
+                "--report",
+                "html=cmp.html",
+                "--report",
+                "junit=cand.xml",
+                "--report",
+                "csv",
+            ],
+        ]
+        .concat(),
+    );
+    out.code(1);
+    let html = test.read("cmp.html");
+    assert!(
+        html.contains("safety-001") && !html.contains("<script"),
+        "html"
+    );
+    let xml = test.read("cand.xml");
+    assert!(
+        xml.contains("<testsuites") && xml.contains("safety-001"),
+        "{xml}"
+    );
+    let dirs = test.run_dirs(".promptgate/runs");
+    assert!(
+        dirs.iter().any(|d| d.join("report.csv").is_file()),
+        "csv beside the candidate run"
+    );
+    test.run_with(&[&COMPARE_DEMO[..], &["--report", "pdf"]].concat())
+        .input_error(&["--report pdf"]);
+}

@@ -10,10 +10,10 @@
 //! (coordinates); its labels are text passed to the template like any other. No script,
 //! font, stylesheet or image is loaded, and a Content-Security-Policy forbids them anyway.
 
-use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use serde::Serialize;
 
-use super::view::{percent, plural, printable, truncate};
+use super::html::{px, text};
+use super::view::{percent, plural, truncate};
 use crate::compare::{Comparison, Flip, format_p};
 use crate::criteria::Metric;
 use crate::gate::Verdict;
@@ -33,12 +33,6 @@ const AXIS_LIMIT: f64 = 1e6;
 /// Labels in the plot are cut to this many characters (the full label is the tooltip).
 const LABEL_CHARS: usize = 28;
 
-/// Text as a reader should see it: bidirectional controls shown as `[U+202E]`, other
-/// control characters replaced. Escaping is the template's job.
-fn text(s: &str) -> String {
-    printable(s).into_owned()
-}
-
 /// A long text cut to `max` bytes, saying so.
 fn clipped(s: &str, max: usize) -> String {
     let (shown, cut) = truncate(s, max);
@@ -57,11 +51,6 @@ fn clipped(s: &str, max: usize) -> String {
 fn short_version(version: &str) -> String {
     let hex = version.strip_prefix("sha256:").unwrap_or(version);
     text(&hex.chars().take(12).collect::<String>())
-}
-
-/// One decimal, for SVG coordinates.
-fn px(v: f64) -> f64 {
-    (v * 10.0).round() / 10.0
 }
 
 fn signed(v: f64) -> String {
@@ -643,25 +632,9 @@ fn page(c: &Comparison) -> Page {
     }
 }
 
-fn environment() -> Environment<'static> {
-    let mut env = Environment::new();
-    // Escaping is the default for every value, whatever the template's name.
-    env.set_auto_escape_callback(|_| AutoEscape::Html);
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
-    env.add_template(TEMPLATE_NAME, TEMPLATE)
-        .expect("the comparison template compiles");
-    env
-}
-
 /// The comparison as one self-contained HTML page.
 pub fn render(comparison: &Comparison) -> String {
-    let env = environment();
-    let template = env
-        .get_template(TEMPLATE_NAME)
-        .expect("the comparison template is registered");
-    template
-        .render(minijinja::value::Serde(&page(comparison)))
-        .expect("the comparison template renders every comparison")
+    super::html::render_page(TEMPLATE_NAME, TEMPLATE, &page(comparison))
 }
 
 #[cfg(test)]
@@ -672,7 +645,7 @@ mod tests {
     };
     use crate::run::manifest::{CriteriaRef, GoldenRef};
 
-    const VOID: [&str; 6] = ["meta", "br", "hr", "img", "input", "link"];
+    use crate::report::html::tests::check_well_formed;
 
     fn ci(low: f64, high: f64) -> Interval {
         Interval { low, high }
@@ -845,55 +818,6 @@ mod tests {
             bootstrap_seed: crate::compare::DEFAULT_SEED,
             bootstrap_resamples: crate::compare::DEFAULT_RESAMPLES,
         }
-    }
-
-    /// A tiny well-formedness check (as in `html.rs`): every tag closes in order (void
-    /// elements and `/>` aside), no `<` or `>` stray outside a tag, and no attribute value
-    /// left open. Since every text is escaped, any markup in it would show up here.
-    fn check_well_formed(html: &str) -> Vec<String> {
-        let mut stack: Vec<String> = Vec::new();
-        let mut rest = html;
-        let mut tags = Vec::new();
-        while let Some(start) = rest.find('<') {
-            assert!(
-                !rest[..start].contains('>'),
-                "stray '>' in text: {:?}",
-                &rest[..start]
-            );
-            rest = &rest[start..];
-            if let Some(after) = rest.strip_prefix("<!--") {
-                let end = after.find("-->").expect("comment closes");
-                rest = &after[end + 3..];
-                continue;
-            }
-            let end = rest.find('>').expect("tag closes");
-            let tag = &rest[1..end];
-            assert!(!tag.contains('<'), "'<' inside a tag: {tag:?}");
-            assert_eq!(tag.matches('"').count() % 2, 0, "open attribute: {tag:?}");
-            rest = &rest[end + 1..];
-            if tag.starts_with('!') {
-                continue;
-            }
-            let name: String = tag
-                .trim_start_matches('/')
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
-                .collect::<String>()
-                .to_ascii_lowercase();
-            tags.push(name.clone());
-            if let Some(closing) = tag.strip_prefix('/') {
-                let closing = closing.trim().to_ascii_lowercase();
-                let open = stack
-                    .pop()
-                    .unwrap_or_else(|| panic!("</{closing}> with nothing open"));
-                assert_eq!(open, closing, "</{closing}> closes <{open}>");
-            } else if !tag.ends_with('/') && !VOID.contains(&name.as_str()) {
-                stack.push(name);
-            }
-        }
-        assert!(!rest.contains('>'), "stray '>' at the end");
-        assert!(stack.is_empty(), "unclosed: {stack:?}");
-        tags
     }
 
     /// Every number in the SVG geometry attributes, which must all parse as finite.

@@ -31,12 +31,14 @@ const MAX_TAGS_DRAWN: usize = 60;
 const TAG_LABEL_CHARS: usize = 24;
 const HISTOGRAM_BINS: usize = 10;
 
-fn text(s: &str) -> String {
+/// Text as a reader should see it: bidirectional controls shown as `[U+202E]`, other
+/// control characters replaced. Escaping is the template's job.
+pub(super) fn text(s: &str) -> String {
     printable(s).into_owned()
 }
 
 /// One decimal, for SVG coordinates.
-fn px(v: f64) -> f64 {
+pub(super) fn px(v: f64) -> f64 {
     (v * 10.0).round() / 10.0
 }
 
@@ -506,29 +508,27 @@ fn page(view: &RunView) -> Page {
     }
 }
 
-fn environment() -> Environment<'static> {
+/// Renders `page` with `source`, HTML auto-escaping forced on for every value whatever the
+/// template's name, and undefined variables as errors. Shared by every HTML page.
+pub(super) fn render_page(name: &str, source: &'static str, page: &impl Serialize) -> String {
     let mut env = Environment::new();
-    // Escaping is the default for every value, whatever the template's name.
     env.set_auto_escape_callback(|_| AutoEscape::Html);
     env.set_undefined_behavior(UndefinedBehavior::Strict);
-    env.add_template(TEMPLATE_NAME, TEMPLATE)
-        .expect("the report template compiles");
-    env
+    env.add_template(name, source)
+        .expect("the page template compiles");
+    env.get_template(name)
+        .expect("the page template is registered")
+        .render(minijinja::value::Serde(page))
+        .expect("the page template renders")
 }
 
 /// The report as one self-contained HTML page.
 pub fn render(view: &RunView) -> String {
-    let env = environment();
-    let template = env
-        .get_template(TEMPLATE_NAME)
-        .expect("the report template is registered");
-    template
-        .render(minijinja::value::Serde(&page(view)))
-        .expect("the report template renders every run")
+    render_page(TEMPLATE_NAME, TEMPLATE, &page(view))
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::report::view::tests::fixture;
 
@@ -537,7 +537,7 @@ mod tests {
     /// A tiny well-formedness check: every tag closes in order (void elements and `/>`
     /// aside), no `<` or `>` stray outside a tag, and no attribute value left open. Since
     /// every text is escaped, any markup in it would show up here.
-    fn check_well_formed(html: &str) -> Vec<String> {
+    pub(crate) fn check_well_formed(html: &str) -> Vec<String> {
         let mut stack: Vec<String> = Vec::new();
         let mut rest = html;
         let mut tags = Vec::new();

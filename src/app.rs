@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::cli::{
-    BackendKind, Cli, Command, CompareArgs, GoldenArgs, HashArgs, ReportArgs, ReportFormat,
-    RunArgs, RunOptions,
+    BackendKind, Cli, Command, CompareArgs, ExportCommand, GoldenArgs, HashArgs, LedgerCommand,
+    ReportArgs, ReportFormat, RunArgs, RunOptions,
 };
 use crate::error::{Error, Location, Result};
 use crate::exit;
@@ -15,7 +15,7 @@ use crate::project::Project;
 use crate::prompt::Prompt;
 use crate::report::view::RunView;
 use crate::run::manifest::Manifest;
-use crate::{compare, report, run};
+use crate::{compare, governance, report, run};
 
 /// Runs one command and returns the process exit code.
 pub fn main(cli: Cli) -> Result<i32> {
@@ -25,7 +25,60 @@ pub fn main(cli: Cli) -> Result<i32> {
         Command::Hash(args) => hash_command(&args),
         Command::Golden(args) => golden_command(&args),
         Command::Report(args) => report_command(&args),
+        Command::Approve(args) => governance::approve(
+            &cwd()?,
+            &args.prompt,
+            &args.env,
+            args.actor.actor.as_deref(),
+            args.reason,
+        ),
+        Command::Promote(args) => governance::promote(
+            &cwd()?,
+            &governance::PromoteRequest {
+                prompt: &args.prompt,
+                env: &args.to,
+                evidence: &args.evidence,
+                actor: args.actor.actor.as_deref(),
+                reason: args.reason,
+            },
+        ),
+        Command::Rollback(args) => governance::rollback(
+            &cwd()?,
+            &governance::RollbackRequest {
+                prompt_id: &args.prompt_id,
+                env: &args.env,
+                to: args.to.as_deref(),
+                actor: args.actor.actor.as_deref(),
+                reason: args.reason,
+            },
+        ),
+        Command::Show(args) => governance::show(&cwd()?, &args.version),
+        Command::Status(args) => {
+            governance::status(&cwd()?, args.format == crate::cli::StatusFormat::Json)
+        }
+        Command::Ledger(args) => match args.command {
+            LedgerCommand::Verify(verify) => {
+                governance::verify(&cwd()?, verify.base_ref.as_deref())
+            }
+        },
+        Command::Audit(args) => governance::audit(&cwd()?, args.max_age_days),
+        Command::Export(args) => match args.command {
+            ExportCommand::Flagd(flagd) => governance::export_flagd(
+                &cwd()?,
+                &governance::FlagdRequest {
+                    env: flagd.env.as_deref(),
+                    canary: flagd.canary.as_deref(),
+                    percent: flagd.percent,
+                    output: flagd.output.as_deref(),
+                },
+            ),
+        },
     }
+}
+
+fn cwd() -> Result<PathBuf> {
+    std::env::current_dir()
+        .map_err(|e| Error::infrastructure(format!("cannot read the working directory: {e}")))
 }
 
 /// `--report FMT[=PATH]` specs, checked before any call is made.

@@ -36,6 +36,184 @@ pub enum Command {
     Golden(GoldenArgs),
     /// Render a finished run again: md, json, junit, csv or html.
     Report(ReportArgs),
+    /// Record an approval of a prompt file's current version for one environment.
+    Approve(ApproveArgs),
+    /// Promote a prompt version to an environment on the evidence of a passing run.
+    Promote(PromoteArgs),
+    /// Re-point an environment to the previously live version (or --to one that was live).
+    Rollback(RollbackArgs),
+    /// Print a stored (promoted) prompt file byte for byte.
+    Show(ShowArgs),
+    /// Live version of every prompt in every environment: since when, by whom, and whether
+    /// the working copy in prompts/ differs.
+    Status(StatusArgs),
+    /// The promotion ledger.
+    Ledger(LedgerArgs),
+    /// List prompts with no owner, past review_by, or no promotion or run lately (exit 1
+    /// when anything is listed).
+    Audit(AuditArgs),
+    /// Hand the live versions to a feature-flag engine.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(subcommand)]
+    pub command: ExportCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// OpenFeature flagd flag definitions: one flag per prompt, variants keyed by short
+    /// version holding {messages, model}, default = the environment's live version. Only
+    /// the JSON goes to standard output.
+    Flagd(FlagdArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FlagdArgs {
+    /// Environment whose live versions are the defaults [default: the last environment].
+    #[arg(long, value_name = "ENV")]
+    pub env: Option<String>,
+
+    /// A stored version (full or 12-digit short) served to --percent of traffic through a
+    /// `fractional` rule.
+    #[arg(long, value_name = "VERSION", requires = "percent")]
+    pub canary: Option<String>,
+
+    /// Share of traffic, 0 to 100, the canary gets.
+    #[arg(long, value_name = "P", requires = "canary", value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub percent: Option<u8>,
+
+    /// Write to FILE instead of standard output.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// Who acts, and why: recorded on the ledger entry.
+#[derive(Debug, Args)]
+pub struct ActorArgs {
+    /// Who acts [default: $GITHUB_ACTOR, else git's user.email]. A name, not a proof of
+    /// identity: see the README on making it binding.
+    #[arg(long, value_name = "WHO")]
+    pub actor: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ApproveArgs {
+    /// Prompt file whose current version is approved.
+    #[arg(value_name = "PROMPT")]
+    pub prompt: PathBuf,
+
+    /// Environment the approval is for.
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+
+    #[command(flatten)]
+    pub actor: ActorArgs,
+
+    /// Why (recorded on the ledger).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Refused (exit 1, nothing recorded) unless the evidence run passed, ran \
+    this exact prompt version, its criteria file is unchanged, its golden hash is the pinned one, \
+    the version is live in the previous environment, and, for a sensitive prompt, enough distinct \
+    approvers other than the actor approved this version for this environment."
+)]
+pub struct PromoteArgs {
+    /// Prompt file to promote (kept byte for byte in the store).
+    #[arg(value_name = "PROMPT")]
+    pub prompt: PathBuf,
+
+    /// Environment to promote to.
+    #[arg(long, value_name = "ENV")]
+    pub to: String,
+
+    /// The finished run directory that passed the gate for this version.
+    #[arg(long, value_name = "RUN_DIR")]
+    pub evidence: PathBuf,
+
+    #[command(flatten)]
+    pub actor: ActorArgs,
+
+    /// Why (recorded on the ledger).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The prompt's id.
+    #[arg(value_name = "PROMPT_ID")]
+    pub prompt_id: String,
+
+    /// Environment to roll back.
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+
+    /// A version that was live there (full sha256:… or the 12-digit short form)
+    /// [default: the one live before the current one].
+    #[arg(long, value_name = "VERSION")]
+    pub to: Option<String>,
+
+    #[command(flatten)]
+    pub actor: ActorArgs,
+
+    /// Why (required; recorded on the ledger).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Version: full sha256:… or the 12-digit short form.
+    #[arg(value_name = "VERSION")]
+    pub version: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = StatusFormat::Text)]
+    pub format: StatusFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct LedgerArgs {
+    #[command(subcommand)]
+    pub command: LedgerCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// Check the hash chain (exit 1 naming the first edited, deleted, inserted or reordered
+    /// entry).
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Also require the ledger as committed at this git revision to be an unchanged prefix
+    /// of today's (catches a ledger rebuilt from scratch): the check a pull request runs.
+    #[arg(long, value_name = "REV")]
+    pub base_ref: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// A prompt neither promoted nor run within this many days is listed.
+    #[arg(long, value_name = "DAYS", default_value_t = 60)]
+    pub max_age_days: u64,
 }
 
 /// The formats a run's report is rendered in.

@@ -14,6 +14,7 @@ mod fail_closed;
 mod gates;
 mod github;
 mod golden;
+mod governance;
 mod hash;
 mod inputs;
 mod litellm;

@@ -1,0 +1,113 @@
+//! Benchmark: `status` and `rollback` on a ledger of 100,000 entries. Prints each command's
+//! wall time (process start to exit, release build) against the 100 ms target.
+//!
+//!     cargo bench --bench ledger
+
+use std::fmt::Write as _;
+use std::process::Command;
+use std::time::Instant;
+
+use promptgate::ledger::{Action, Entry, Evidence};
+
+const ENTRIES: u64 = 100_000;
+
+fn main() {
+    let bin = env!("CARGO_BIN_EXE_promptgate");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("prompts")).unwrap();
+    std::fs::write(
+        root.join("promptgate.toml"),
+        "[promotion]\nenvironments = [\"dev\", \"staging\", \"prod\"]\nledger = \"promptgate.ledger.jsonl\"\n",
+    )
+    .unwrap();
+    // Two versions of one prompt, both in the store, alternating as live in every environment.
+    let mut versions = Vec::new();
+    for (i, text) in ["Be brief.", "Be thorough."].iter().enumerate() {
+        let toml = format!(
+            "id = \"bench\"\nowner = \"o@example.com\"\n[model]\nname = \"m\"\n[[messages]]\nrole = \"system\"\ncontent = \"{text}\"\n"
+        );
+        let path = root.join(format!("prompts/bench-{i}.toml"));
+        std::fs::write(&path, &toml).unwrap();
+        let version = promptgate::prompt::Prompt::load(&path).unwrap().version;
+        let hex = version.strip_prefix("sha256:").unwrap().to_string();
+        std::fs::create_dir_all(root.join(".promptgate/store")).unwrap();
+        std::fs::write(root.join(format!(".promptgate/store/{hex}.toml")), &toml).unwrap();
+        versions.push(version);
+    }
+    std::fs::remove_file(root.join("prompts/bench-1.toml")).unwrap();
+
+    let started = Instant::now();
+    let mut text = String::with_capacity(ENTRIES as usize * 600);
+    let mut prev: Option<String> = None;
+    let envs = ["dev", "staging", "prod"];
+    for seq in 1..=ENTRIES {
+        let env = envs[(seq % 3) as usize];
+        let version = versions[((seq / 3) % 2) as usize].clone();
+        let mut entry = Entry {
+            seq,
+            ts: "2026-11-26T12:00:00.000Z".into(),
+            actor: format!("user{}@example.com", seq % 17),
+            action: Action::Promote,
+            prompt_id: "bench".into(),
+            previous_version: Some(versions[(((seq / 3) + 1) % 2) as usize].clone()),
+            version,
+            env: env.into(),
+            evidence: Some(Evidence {
+                run_id: format!("20261126T120000000Z-{seq:06x}"),
+                report_sha256: promptgate::digest::sha256_id(&seq.to_le_bytes()),
+            }),
+            approvals: vec![],
+            reason: Some("benchmark".into()),
+            prev_hash: prev.clone(),
+            hash: String::new(),
+        };
+        entry.hash = entry.compute_hash();
+        prev = Some(entry.hash.clone());
+        let _ = writeln!(text, "{}", serde_json::to_string(&entry).unwrap());
+    }
+    std::fs::write(root.join("promptgate.ledger.jsonl"), &text).unwrap();
+    println!(
+        "promptgate ledger benchmark: {ENTRIES} entries ({:.1} MB), generated in {:.2} s",
+        text.len() as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    );
+
+    let time = |args: &[&str]| {
+        let started = Instant::now();
+        let out = Command::new(bin)
+            .args(args)
+            .current_dir(root)
+            .output()
+            .expect("promptgate runs");
+        let wall = started.elapsed();
+        let code = out.status.code().unwrap_or(-1);
+        if code != 0 {
+            eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+        }
+        (wall, code)
+    };
+    for (label, args) in [
+        ("status", vec!["status"]),
+        (
+            "rollback",
+            vec![
+                "rollback",
+                "bench",
+                "--env",
+                "prod",
+                "--reason",
+                "benchmark",
+                "--actor",
+                "bench@example.com",
+            ],
+        ),
+        ("ledger verify", vec!["ledger", "verify"]),
+    ] {
+        let (wall, code) = time(&args);
+        println!(
+            "  {label:<14} {:>8.3} s wall (exit {code})  target for status/rollback: 0.100 s",
+            wall.as_secs_f64()
+        );
+    }
+}

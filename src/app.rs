@@ -297,29 +297,29 @@ fn resume_plan(args: &RunArgs, run_dir: &Path, cwd: &Path) -> Result<(RunPlan, r
             ),
         )
     };
-    if plan.prompt.version != identity.prompt.version {
-        return Err(changed(
+    for (what, path, then, now) in [
+        (
             "the prompt version",
             &identity.prompt.path,
             &identity.prompt.version,
             &plan.prompt.version,
-        ));
-    }
-    if plan.golden.hash != identity.golden.hash {
-        return Err(changed(
+        ),
+        (
             "the golden set",
             &identity.golden.path,
             &identity.golden.hash,
             &plan.golden.hash,
-        ));
-    }
-    if plan.criteria.hash != identity.criteria.hash {
-        return Err(changed(
+        ),
+        (
             "the criteria file",
             &identity.criteria.path,
             &identity.criteria.hash,
             &plan.criteria.hash,
-        ));
+        ),
+    ] {
+        if then != now {
+            return Err(changed(what, path, then, now));
+        }
     }
     let finished =
         run::resume::finished_calls(&plan.golden, &plan.scorers, plan.repeat, run_dir, true)?;

@@ -81,6 +81,16 @@ fn cwd() -> Result<PathBuf> {
         .map_err(|e| Error::infrastructure(format!("cannot read the working directory: {e}")))
 }
 
+/// The async runtime calls run on, listening for Ctrl-C from the start.
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::infrastructure(format!("cannot start the async runtime: {e}")))?;
+    crate::interrupt::install(&runtime);
+    Ok(runtime)
+}
+
 /// `--report FMT[=PATH]` specs, checked before any call is made.
 fn run_report_specs(specs: &[String]) -> Result<Vec<(ReportFormat, Option<PathBuf>)>> {
     specs
@@ -93,7 +103,7 @@ fn run_report_specs(specs: &[String]) -> Result<Vec<(ReportFormat, Option<PathBu
             };
             let format = ReportFormat::parse(format).ok_or_else(|| {
                 Error::usage(format!(
-                    "--report {format}: use md, json, junit, csv or html (optionally =PATH)"
+                    "--report {format}: use md, json, html, junit or csv (optionally =PATH)"
                 ))
             })?;
             Ok((format, path))
@@ -175,11 +185,7 @@ fn run_command(args: &RunArgs) -> Result<i32> {
         }
     };
     let plan = Arc::new(plan);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::infrastructure(format!("cannot start the async runtime: {e}")))?;
-    crate::interrupt::install(&runtime);
+    let runtime = runtime()?;
     let outcome = runtime.block_on(run::execute(plan.clone(), resume))?;
     let shown_dir = outcome
         .run_dir
@@ -333,23 +339,12 @@ fn resume_plan(args: &RunArgs, run_dir: &Path, cwd: &Path) -> Result<(RunPlan, r
     ))
 }
 
-/// The report files `--report FMT[=PATH]` asks for.
 /// Compare's `--report` targets. md, json and html describe the comparison; junit and csv,
 /// which list cases for test-report tabs and spreadsheets, describe the candidate run.
 fn report_targets(specs: &[String], default_dir: &Path) -> Result<Vec<(ReportFormat, PathBuf)>> {
-    specs
-        .iter()
-        .map(|spec| {
-            let (format, path) = match spec.split_once('=') {
-                Some((format, path)) if !path.is_empty() => (format, Some(PathBuf::from(path))),
-                Some((format, _)) => (format, None),
-                None => (spec.as_str(), None),
-            };
-            let format = ReportFormat::parse(format).ok_or_else(|| {
-                Error::usage(format!(
-                    "--report {format}: use md, json, html, junit or csv (optionally =PATH)"
-                ))
-            })?;
+    Ok(run_report_specs(specs)?
+        .into_iter()
+        .map(|(format, path)| {
             let path = path.unwrap_or_else(|| {
                 default_dir.join(match format {
                     // JUnit and CSV describe cases: the candidate run's, beside it.
@@ -359,9 +354,9 @@ fn report_targets(specs: &[String], default_dir: &Path) -> Result<Vec<(ReportFor
                     _ => format!("comparison.{}", format.extension()),
                 })
             });
-            Ok((format, path))
+            (format, path)
         })
-        .collect()
+        .collect())
 }
 
 /// One side of a comparison: a finished run directory read as it is, or a prompt file run
@@ -469,11 +464,7 @@ fn compare_command(args: &CompareArgs) -> Result<i32> {
     if args.resamples == 0 {
         return Err(Error::usage("--resamples must be at least 1"));
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::infrastructure(format!("cannot start the async runtime: {e}")))?;
-    crate::interrupt::install(&runtime);
+    let runtime = runtime()?;
     let side = |label: &str, path: &Path| compare_side(label, path, args, &judging, &runtime, &cwd);
     let stopped = |after: &str| {
         Error::Interrupted(format!(

@@ -13,17 +13,6 @@ fn fake(flags: &str) -> String {
     format!("python3 '{}' {flags}", script.display())
 }
 
-/// A project of `n` cases whose expected text is in the question, so an echo passes.
-fn project(n: usize) -> Test {
-    let golden: String = (0..n)
-        .map(|i| format!("{{\"id\": \"case-{i:03}\", \"vars\": {{\"question\": \"the answer is {i}\"}}, \"expected\": \"answer is {i}\"}}\n"))
-        .collect();
-    Test::new()
-        .file(PROMPT_PATH, PROMPT)
-        .file(GOLDEN_PATH, golden)
-        .criteria(CRITERIA_PATH, "../golden/g.jsonl", CRITERIA_BODY)
-}
-
 fn run_command(test: &Test, flags: &str, extra: &[&str]) -> Output {
     let command = fake(flags);
     let mut args = RUN.to_vec();
@@ -38,7 +27,7 @@ fn invocations(test: &Test) -> Vec<String> {
 
 #[test]
 fn a_program_answers_every_case() {
-    let test = project(3);
+    let test = numbered_project(3);
     let out = run_command(&test, "--state st", &[]);
     out.code(0).stdout_has("verdict: PASS");
     let run = out.run_dir();
@@ -65,7 +54,7 @@ fn a_program_answers_every_case() {
 
 #[test]
 fn transient_failures_are_retried_and_counted_in_attempts() {
-    let test = project(12);
+    let test = numbered_project(12);
     let out = run_command(&test, "--state st --flaky 3", &["--no-cache"]);
     out.code(0).stdout_has("verdict: PASS");
     let run = out.run_dir();
@@ -80,7 +69,7 @@ fn transient_failures_are_retried_and_counted_in_attempts() {
     assert!(run.calls.iter().all(|c| c["error"].is_null()));
     assert_eq!(invocations(&test).len(), 12 + retried.len());
     // The same verdict and gates as a fault-free run.
-    let clean = project(12);
+    let clean = numbered_project(12);
     let clean_run = run_command(&clean, "", &["--no-cache"]).run_dir();
     assert_eq!(run.report["gates"], clean_run.report["gates"]);
     assert_eq!(run.report["verdict"], clean_run.report["verdict"]);
@@ -88,7 +77,7 @@ fn transient_failures_are_retried_and_counted_in_attempts() {
 
 #[test]
 fn calls_that_fail_for_good_end_the_run_with_exit_3() {
-    let test = project(3);
+    let test = numbered_project(3);
     let out = run_command(&test, "--fail", &["--max-retries", "1", "--no-cache"]);
     out.code(3).no_panic();
     out.stderr_has("failed for good")
@@ -112,7 +101,7 @@ fn calls_that_fail_for_good_end_the_run_with_exit_3() {
 
 #[test]
 fn allowed_failures_still_count_as_failing_cases() {
-    let test = project(12);
+    let test = numbered_project(12);
     let out = run_command(
         &test,
         "--flaky 3",
@@ -135,7 +124,7 @@ fn allowed_failures_still_count_as_failing_cases() {
 
 #[test]
 fn garbage_and_timeouts_are_failed_calls() {
-    let test = project(2);
+    let test = numbered_project(2);
     run_command(&test, "--garbage", &["--max-retries", "0", "--no-cache"])
         .code(3)
         .stderr_has("no valid response JSON");
@@ -155,7 +144,7 @@ fn garbage_and_timeouts_are_failed_calls() {
 
 #[test]
 fn a_missing_program_is_an_input_error() {
-    let test = project(2);
+    let test = numbered_project(2);
     let mut args = RUN.to_vec();
     args.extend([
         "--backend",
@@ -172,7 +161,7 @@ fn a_missing_program_is_an_input_error() {
 
 #[test]
 fn a_cached_rerun_makes_no_calls_and_gives_the_same_verdict() {
-    let test = project(5);
+    let test = numbered_project(5);
     let first = run_command(&test, "--state st", &["--out", "elsewhere"]).run_dir();
     assert_eq!(invocations(&test).len(), 5);
     assert!(
@@ -203,7 +192,7 @@ fn a_cached_rerun_makes_no_calls_and_gives_the_same_verdict() {
 
 #[test]
 fn a_killed_run_resumes_without_repeating_finished_calls() {
-    let test = project(24);
+    let test = numbered_project(24);
     let command = fake("--state st --sleep 0.15");
     let mut args = RUN.to_vec();
     args.extend([
@@ -269,7 +258,7 @@ fn a_killed_run_resumes_without_repeating_finished_calls() {
         );
     }
     // The same report as an uninterrupted run.
-    let clean = project(24);
+    let clean = numbered_project(24);
     let clean_run = run_command(&clean, "", &["--no-cache"]).run_dir();
     for field in ["verdict", "gates", "summary", "failing_cases", "must_pass"] {
         let (a, b) = (&run.report[field], &clean_run.report[field]);
@@ -284,7 +273,7 @@ fn a_killed_run_resumes_without_repeating_finished_calls() {
 
 #[test]
 fn resume_refuses_a_changed_prompt() {
-    let test = project(3);
+    let test = numbered_project(3);
     let out = run_command(&test, "", &["--out", "runs"]);
     out.code(0);
     let dir = test.run_dirs("runs")[0].clone();

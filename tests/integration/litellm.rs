@@ -61,7 +61,7 @@ fn litellm_proxy_answers_caches_and_never_sees_the_key_written() {
     for out in [&first, &second] {
         assert!(!out.stdout.contains(&key) && !out.stderr.contains(&key));
     }
-    for file in walk(test.path()) {
+    for file in files_under(test.path()) {
         let text = String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned();
         assert!(!text.contains(&key), "{} holds the key", file.display());
     }
@@ -112,17 +112,4 @@ fn litellm_rejects_a_wrong_key_without_retrying() {
         out.stderr
     );
     assert!(!out.stderr.contains("sk-wrong-key-for-e2e"));
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
 }

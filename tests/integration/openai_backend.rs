@@ -94,16 +94,6 @@ fn chat() -> wiremock::MockBuilder {
     Mock::given(method("POST")).and(path("/v1/chat/completions"))
 }
 
-fn project(n: usize) -> Test {
-    let golden: String = (0..n)
-        .map(|i| format!("{{\"id\": \"case-{i:03}\", \"vars\": {{\"question\": \"the answer is {i}\"}}, \"expected\": \"answer is {i}\"}}\n"))
-        .collect();
-    Test::new()
-        .file(PROMPT_PATH, PROMPT)
-        .file(GOLDEN_PATH, golden)
-        .criteria(CRITERIA_PATH, "../golden/g.jsonl", CRITERIA_BODY)
-}
-
 fn run(test: &Test, server: &Server, extra: &[&str]) -> Output {
     let url = server.url();
     let mut args = RUN.to_vec();
@@ -116,7 +106,7 @@ fn run(test: &Test, server: &Server, extra: &[&str]) -> Output {
 fn answers_with_usage_latency_and_the_served_model() {
     let server = Server::start();
     server.mount(chat().respond_with(Echo));
-    let test = project(3);
+    let test = numbered_project(3);
     let out = run(&test, &server, &[]);
     out.code(0).stdout_has("verdict: PASS");
     let run = out.run_dir();
@@ -159,7 +149,7 @@ fn a_429_with_retry_after_then_success_is_one_line_with_two_attempts() {
             .with_priority(1),
     );
     server.mount(chat().respond_with(Echo).with_priority(2));
-    let test = project(1);
+    let test = numbered_project(1);
     let started = Instant::now();
     let out = run(&test, &server, &["--no-cache"]);
     out.code(0);
@@ -183,7 +173,7 @@ fn a_500_then_success_is_retried() {
             .with_priority(1),
     );
     server.mount(chat().respond_with(Echo).with_priority(2));
-    let out = run(&project(1), &server, &["--no-cache"]);
+    let out = run(&numbered_project(1), &server, &["--no-cache"]);
     out.code(0);
     assert_eq!(out.run_dir().calls[0]["attempts"], 2);
 }
@@ -199,7 +189,7 @@ fn timeouts_and_malformed_bodies_fail_the_call_not_the_gate() {
         ),
     );
     let out = run(
-        &project(1),
+        &numbered_project(1),
         &server,
         &["--timeout", "0.3", "--max-retries", "0", "--no-cache"],
     );
@@ -209,7 +199,11 @@ fn timeouts_and_malformed_bodies_fail_the_call_not_the_gate() {
     server.mount(
         chat().respond_with(ResponseTemplate::new(200).set_body_string("<html>not json</html>")),
     );
-    let out = run(&project(2), &server, &["--max-retries", "1", "--no-cache"]);
+    let out = run(
+        &numbered_project(2),
+        &server,
+        &["--max-retries", "1", "--no-cache"],
+    );
     out.code(3).stderr_has("malformed response");
 }
 
@@ -219,7 +213,7 @@ fn a_401_is_not_retried_and_the_key_is_never_printed() {
     server.mount(chat().respond_with(ResponseTemplate::new(401).set_body_json(json!({
         "error": {"message": format!("Incorrect API key provided: {KEY}"), "type": "invalid_request_error"}
     }))));
-    let test = project(4);
+    let test = numbered_project(4);
     let out = run(&test, &server, &["--concurrency", "1", "--no-cache"]);
     out.code(3).stderr_has("401").stderr_has("API key");
     assert!(!out.stderr.contains(KEY) && !out.stdout.contains(KEY));
@@ -238,7 +232,7 @@ fn a_quarter_of_calls_faulting_still_scores_every_case_with_the_same_verdict() {
         n: 4,
         seen: Arc::new(AtomicUsize::new(0)),
     }));
-    let test = project(24);
+    let test = numbered_project(24);
     let out = run(&test, &server, &["--max-retries", "6", "--no-cache"]);
     out.code(0);
     let flaky = out.run_dir();
@@ -253,7 +247,7 @@ fn a_quarter_of_calls_faulting_still_scores_every_case_with_the_same_verdict() {
 
     let clean_server = Server::start();
     clean_server.mount(chat().respond_with(Echo));
-    let clean = run(&project(24), &clean_server, &["--no-cache"]).run_dir();
+    let clean = run(&numbered_project(24), &clean_server, &["--no-cache"]).run_dir();
     assert_eq!(flaky.report["gates"], clean.report["gates"]);
     assert_eq!(flaky.report["verdict"], clean.report["verdict"]);
     assert_eq!(flaky.report["failing_cases"], clean.report["failing_cases"]);
@@ -263,7 +257,7 @@ fn a_quarter_of_calls_faulting_still_scores_every_case_with_the_same_verdict() {
 fn a_cached_rerun_sends_no_request_and_no_file_holds_the_key() {
     let server = Server::start();
     server.mount(chat().respond_with(Echo));
-    let test = project(5);
+    let test = numbered_project(5);
     let first = run(&test, &server, &[]);
     first.code(0);
     assert_eq!(server.requests().len(), 5);
@@ -289,7 +283,7 @@ fn a_cached_rerun_sends_no_request_and_no_file_holds_the_key() {
 fn credentials_in_the_base_url_are_redacted_everywhere() {
     let server = Server::start();
     server.mount(chat().respond_with(Echo));
-    let test = project(2);
+    let test = numbered_project(2);
     let url = server
         .url()
         .replace("http://", "http://user:hunter2secret@");
@@ -311,19 +305,6 @@ fn credentials_in_the_base_url_are_redacted_everywhere() {
             file.display()
         );
     }
-}
-
-fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(files_under(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
 }
 
 /// Greps every file of the project (run directories, the cache) for the key.
@@ -368,7 +349,7 @@ fn requested_cases(server: &Server) -> Vec<String> {
 fn a_killed_run_resumes_against_the_server_without_re_requesting_finished_cases() {
     let server = Server::start();
     server.mount(chat().respond_with(SlowEcho));
-    let test = project(24);
+    let test = numbered_project(24);
     let url = server.url();
     let mut args = RUN.to_vec();
     args.extend([
@@ -441,7 +422,7 @@ fn a_killed_run_resumes_against_the_server_without_re_requesting_finished_cases(
 }
 
 fn run_clean(server: &Server) -> RunDir {
-    run(&project(24), server, &["--no-cache"]).run_dir()
+    run(&numbered_project(24), server, &["--no-cache"]).run_dir()
 }
 
 /// A server that repeats the Authorization header back in its answer and model id.
@@ -465,7 +446,7 @@ impl Respond for LeakyEcho {
 fn a_key_echoed_in_a_successful_answer_is_scrubbed_from_every_file() {
     let server = Server::start();
     server.mount(chat().respond_with(LeakyEcho));
-    let test = project(2);
+    let test = numbered_project(2);
     let out = run(&test, &server, &[]);
     assert!(!out.stdout.contains(KEY) && !out.stderr.contains(KEY));
     assert_no_key_under(test.path());

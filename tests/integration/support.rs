@@ -539,3 +539,28 @@ pub fn assert_close(actual: f64, expected: f64) {
         "{actual} is not {expected}"
     );
 }
+
+/// A project of `n` cases whose expected text is in the question, so an echo passes.
+pub fn numbered_project(n: usize) -> Test {
+    let golden: String = (0..n)
+        .map(|i| format!("{{\"id\": \"case-{i:03}\", \"vars\": {{\"question\": \"the answer is {i}\"}}, \"expected\": \"answer is {i}\"}}\n"))
+        .collect();
+    Test::new()
+        .file(PROMPT_PATH, PROMPT)
+        .file(GOLDEN_PATH, golden)
+        .criteria(CRITERIA_PATH, "../golden/g.jsonl", CRITERIA_BODY)
+}
+
+/// Every file below `dir`, for tests that grep a whole project (for a key, say).
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in fs::read_dir(dir).expect("read_dir") {
+        let path = entry.expect("read_dir entry").path();
+        if path.is_dir() {
+            files.extend(files_under(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}

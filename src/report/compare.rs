@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use super::markdown::cell;
 use crate::compare::{Comparison, Flip, format_p};
 use crate::digest::short;
 use crate::gate::Verdict;
@@ -174,10 +175,6 @@ fn flips(out: &mut String, title: &str, list: &[Flip], golden: &str) {
             list.len() - MAX_FLIPS_SHOWN
         );
     }
-}
-
-fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
 }
 
 pub fn markdown(c: &Comparison) -> String {

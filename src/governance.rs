@@ -13,7 +13,7 @@ use crate::criteria::Criteria;
 use crate::digest;
 use crate::error::{Error, Location, Result};
 use crate::exit;
-use crate::ledger::{self, Action, Entry, Ledger, NewEntry, State, Tampered};
+use crate::ledger::{self, Action, Ledger, NewEntry, Tampered};
 use crate::project::Project;
 use crate::prompt::Prompt;
 use crate::report::{self, Report};
@@ -86,17 +86,9 @@ impl Governance {
                 .as_deref()
                 .unwrap_or(Path::new(DEFAULT_LEDGER)),
         );
-        // The lock sits in the tool's scratch folder, so a refusal leaves the ledger as it was.
-        let lock_name = format!(
-            "{}.lock",
-            ledger_path
-                .file_name()
-                .map_or_else(|| "ledger".into(), |n| n.to_string_lossy())
-        );
-        let ledger = Ledger::new(
-            ledger_path,
-            project.root.join(".promptgate").join(lock_name),
-        );
+        // The lock and the index sit in the tool's scratch folder, so a refusal leaves the
+        // ledger as it was.
+        let ledger = Ledger::new(ledger_path, &project.root.join(".promptgate"));
         let store = project.resolve(
             promotion
                 .store
@@ -200,7 +192,7 @@ pub fn approve(
         Ok(locked) => locked,
         Err(t) => return Ok(tampered(&gov.ledger, &t)),
     };
-    let state = State::of(&locked.entries);
+    let state = locked.state();
     let approvers = state.approvers(&prompt.id, &prompt.version, env);
     if approvers.contains(&actor) {
         print_stdout(&format!(
@@ -210,9 +202,7 @@ pub fn approve(
         ));
         return Ok(exit::PASS);
     }
-    let previous = state
-        .live_entry(&locked.entries, &prompt.id, env)
-        .map(|e| e.version.clone());
+    let previous = state.live_version(&prompt.id, env).map(str::to_string);
     let entry = locked.append(NewEntry {
         actor: actor.clone(),
         action: Action::Approve,
@@ -291,10 +281,8 @@ pub fn promote(cwd: &Path, req: &PromoteRequest<'_>) -> Result<i32> {
         Ok(locked) => locked,
         Err(t) => return Ok(tampered(&gov.ledger, &t)),
     };
-    let state = State::of(&locked.entries);
-    let live = state
-        .live_entry(&locked.entries, &prompt.id, env)
-        .map(|e| e.version.clone());
+    let state = locked.state();
+    let live = state.live_version(&prompt.id, env).map(str::to_string);
     if live.as_deref() == Some(prompt.version.as_str()) {
         print_stdout(&format!(
             "{} {} is already live in {env}: nothing to do\n",
@@ -356,15 +344,13 @@ pub fn promote(cwd: &Path, req: &PromoteRequest<'_>) -> Result<i32> {
     }
     if env_index > 0 {
         let before = &gov.environments[env_index - 1];
-        let live_before = state
-            .live_entry(&locked.entries, &prompt.id, before)
-            .map(|e| e.version.clone());
-        if live_before.as_deref() != Some(prompt.version.as_str()) {
+        let live_before = state.live_version(&prompt.id, before);
+        if live_before != Some(prompt.version.as_str()) {
             refusals.push(format!(
                 "{} {} is not live in {before} (live there: {}): promote it to {before} first",
                 prompt.id,
                 prompt.short_version(),
-                live_before.as_deref().map_or("nothing", digest::short)
+                live_before.map_or("nothing", digest::short)
             ));
         }
     }
@@ -429,23 +415,6 @@ pub fn promote(cwd: &Path, req: &PromoteRequest<'_>) -> Result<i32> {
     Ok(exit::PASS)
 }
 
-/// The versions live in one environment, oldest first: promotions push, rollbacks return
-/// to an earlier one and drop what came after it.
-fn live_stack(entries: &[Entry], indices: &[usize]) -> Vec<String> {
-    let mut stack: Vec<String> = Vec::new();
-    for &i in indices {
-        let entry = &entries[i];
-        match entry.action {
-            Action::Rollback => match stack.iter().rposition(|v| *v == entry.version) {
-                Some(at) => stack.truncate(at + 1),
-                None => stack.push(entry.version.clone()),
-            },
-            _ => stack.push(entry.version.clone()),
-        }
-    }
-    stack
-}
-
 /// Matches a full `sha256:` id, 64 hex digits or the 12-digit short form.
 fn matches_version(query: &str, version: &str) -> bool {
     let hex = version.strip_prefix("sha256:").unwrap_or(version);
@@ -491,14 +460,9 @@ pub fn rollback(cwd: &Path, req: &RollbackRequest<'_>) -> Result<i32> {
         Ok(locked) => locked,
         Err(t) => return Ok(tampered(&gov.ledger, &t)),
     };
-    let state = State::of(&locked.entries);
-    let indices = state
-        .live
-        .get(&(req.prompt_id.to_string(), env.to_string()))
-        .cloned()
-        .unwrap_or_default();
-    let stack = live_stack(&locked.entries, &indices);
-    let Some(current) = stack.last().cloned() else {
+    let state = locked.state();
+    let stack = state.stack(req.prompt_id, env);
+    let Some(current) = stack.last().map(|v| v.to_string()) else {
         return Err(Error::usage(format!(
             "{} has never been live in {env}: nothing to roll back",
             req.prompt_id
@@ -506,13 +470,12 @@ pub fn rollback(cwd: &Path, req: &RollbackRequest<'_>) -> Result<i32> {
     };
     let target = match req.to {
         Some(query) => {
-            let mut ever: Vec<String> = indices
-                .iter()
-                .map(|&i| locked.entries[i].version.clone())
+            let mut ever: Vec<String> = state
+                .ever_live(req.prompt_id, env)
+                .into_iter()
                 .filter(|v| matches_version(query, v))
+                .map(str::to_string)
                 .collect();
-            ever.sort();
-            ever.dedup();
             match ever.len() {
                 0 => {
                     return Err(Error::usage(format!(
@@ -536,7 +499,7 @@ pub fn rollback(cwd: &Path, req: &RollbackRequest<'_>) -> Result<i32> {
                     digest::short(&current)
                 )));
             }
-            n => stack[n - 2].clone(),
+            n => stack[n - 2].to_string(),
         },
     };
     if target == current {
@@ -652,19 +615,18 @@ pub fn export_flagd(cwd: &Path, req: &FlagdRequest<'_>) -> Result<i32> {
         None => gov.environments.last().cloned().unwrap_or_default(),
     };
     gov.check_env(&env)?;
-    let entries = match gov.ledger.load()? {
-        Ok(entries) => entries,
+    let snapshot = match gov.ledger.load()? {
+        Ok(snapshot) => snapshot,
         Err(t) => return Ok(tampered(&gov.ledger, &t)),
     };
-    let state = State::of(&entries);
+    let state = &snapshot.state;
     let canary = match (req.canary, req.percent) {
         (Some(query), Some(percent)) => {
             if percent > 100 {
                 return Err(Error::usage("--percent takes 0 to 100"));
             }
             let prompt = Prompt::load(&find_stored(&gov, query)?)?;
-            let live = state.live_entry(&entries, &prompt.id, &env);
-            match live {
+            match state.live(&prompt.id, &env) {
                 None => {
                     return Err(Error::usage(format!(
                         "--canary {query}: {} has nothing live in {env} to split traffic with",
@@ -684,23 +646,15 @@ pub fn export_flagd(cwd: &Path, req: &FlagdRequest<'_>) -> Result<i32> {
         _ => return Err(Error::usage("--canary and --percent go together")),
     };
     let mut flags = serde_json::Map::new();
-    let ids: BTreeSet<&String> = entries.iter().map(|e| &e.prompt_id).collect();
-    for id in ids {
-        let Some(live) = state.live_entry(&entries, id, &env) else {
+    for (id, history) in &state.prompts {
+        let Some(live) = state.live(id, &env) else {
             note(&format!(
                 "promptgate: {id} has nothing live in {env}: no flag"
             ));
             continue;
         };
-        let mut versions: Vec<&String> = entries
-            .iter()
-            .filter(|e| e.prompt_id == *id && e.action != Action::Approve)
-            .map(|e| &e.version)
-            .collect();
-        let mut seen = BTreeSet::new();
-        versions.retain(|v| seen.insert(v.as_str()));
         let mut variants = serde_json::Map::new();
-        for version in versions {
+        for version in history.versions() {
             let prompt = load_stored(&gov, version)?;
             variants.insert(digest::short(version).to_string(), variant(&prompt));
         }
@@ -778,14 +732,14 @@ fn working_copies(gov: &Governance) -> Vec<Prompt> {
 
 pub fn status(cwd: &Path, json_format: bool) -> Result<i32> {
     let gov = Governance::load(cwd)?;
-    let entries = match gov.ledger.load()? {
-        Ok(entries) => entries,
+    let snapshot = match gov.ledger.load()? {
+        Ok(snapshot) => snapshot,
         Err(t) => return Ok(tampered(&gov.ledger, &t)),
     };
-    let state = State::of(&entries);
+    let state = &snapshot.state;
     let files = working_copies(&gov);
     let mut ids: BTreeSet<String> = files.iter().map(|p| p.id.clone()).collect();
-    ids.extend(entries.iter().map(|e| e.prompt_id.clone()));
+    ids.extend(state.prompts.keys().cloned());
     let mut prompts = Vec::new();
     let mut text = String::new();
     for id in &ids {
@@ -800,7 +754,7 @@ pub fn status(cwd: &Path, json_format: bool) -> Result<i32> {
         }
         let mut envs = Vec::new();
         for env in &gov.environments {
-            let live = state.live_entry(&entries, id, env);
+            let live = state.live(id, env);
             let differs = match (live, mine.is_empty()) {
                 (Some(entry), false) => Some(mine.iter().any(|p| p.version != entry.version)),
                 _ => None,
@@ -841,7 +795,7 @@ pub fn status(cwd: &Path, json_format: bool) -> Result<i32> {
     if json_format {
         let mut out = serde_json::to_string_pretty(&json!({
             "environments": gov.environments,
-            "ledger_entries": entries.len(),
+            "ledger_entries": snapshot.chain.entries,
             "prompts": prompts,
         }))
         .expect("status serializes");
@@ -874,14 +828,11 @@ pub fn verify(cwd: &Path, base_ref: Option<&str>) -> Result<i32> {
     let gov = Governance::load(cwd)?;
     let text = gov.ledger.read_text()?;
     let shown = gov.shown(&gov.ledger.path);
-    let entries = match ledger::parse(&text) {
+    let entries = match ledger::verify(&text) {
         Ok(entries) => entries,
         Err(t) => return Ok(tampered(&gov.ledger, &t)),
     };
-    let mut summary = format!(
-        "ledger {shown}: {} entries, hash chain intact",
-        entries.len()
-    );
+    let mut summary = format!("ledger {shown}: {entries} entries, hash chain intact");
     if let Some(rev) = base_ref {
         let dir = gov
             .ledger
@@ -949,8 +900,8 @@ fn parse_ts(ts: &str) -> Option<SystemTime> {
 
 pub fn audit(cwd: &Path, max_age_days: u64) -> Result<i32> {
     let gov = Governance::load(cwd)?;
-    let entries = match gov.ledger.load()? {
-        Ok(entries) => entries,
+    let snapshot = match gov.ledger.load()? {
+        Ok(snapshot) => snapshot,
         Err(t) => return Ok(tampered(&gov.ledger, &t)),
     };
     let now = SystemTime::now();
@@ -958,11 +909,17 @@ pub fn audit(cwd: &Path, max_age_days: u64) -> Result<i32> {
         .checked_sub(Duration::from_secs(max_age_days.saturating_mul(86_400)))
         .unwrap_or(SystemTime::UNIX_EPOCH);
     let today = date_of(now);
-    let mut recent: BTreeSet<String> = entries
+    let mut recent: BTreeSet<String> = snapshot
+        .state
+        .prompts
         .iter()
-        .filter(|e| e.action != Action::Approve)
-        .filter(|e| parse_ts(&e.ts).is_some_and(|t| t >= since))
-        .map(|e| e.prompt_id.clone())
+        .filter(|(_, p)| {
+            p.last_change
+                .as_deref()
+                .and_then(parse_ts)
+                .is_some_and(|t| t >= since)
+        })
+        .map(|(id, _)| id.clone())
         .collect();
     let runs = gov.project.resolve(
         gov.project

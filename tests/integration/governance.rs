@@ -755,3 +755,67 @@ fn export_flagd_holds_every_promoted_version_and_a_canary() {
     t.run_with(&["export", "flagd", "--env", "qa"])
         .input_error(&["unknown environment"]);
 }
+
+/// The state index under .promptgate/ is a cache: deleted, garbled or stale (the ledger grew
+/// in another clone and was pulled), every command answers as from the ledger alone.
+#[test]
+fn the_state_index_is_only_a_cache() {
+    const INDEX: &str = ".promptgate/promptgate.ledger.jsonl.index.json";
+    let t = project();
+    let run = evidence(&t);
+    promote(&t, "dev", &run, "ann").code(0);
+    approve(&t, "staging", "bob").code(0);
+    let reference = status_json(&t);
+    assert!(t.path().join(INDEX).is_file(), "commands keep an index");
+    for garbage in [
+        "",
+        "{\"format\": 1}",
+        "not json",
+        "{\"format\":1,\"fingerprint\":\"00\",\"snapshot\":{}}",
+    ] {
+        t.write(INDEX, garbage);
+        assert_eq!(status_json(&t), reference, "index {garbage:?}");
+    }
+    std::fs::remove_file(t.path().join(INDEX)).unwrap();
+    assert_eq!(status_json(&t), reference);
+
+    // Another clone promotes to staging; its ledger is copied back over ours, as a pull would.
+    let other = tempfile::tempdir().unwrap();
+    let copy = Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", t.path().display()))
+        .arg(other.path())
+        .status()
+        .unwrap();
+    assert!(copy.success());
+    let out = Command::new(env!("CARGO_BIN_EXE_promptgate"))
+        .args([
+            "promote",
+            PROMPT_PATH,
+            "--to",
+            "staging",
+            "--evidence",
+            &run,
+            "--actor",
+            "cy",
+        ])
+        .current_dir(other.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::copy(other.path().join(LEDGER), t.path().join(LEDGER)).unwrap();
+    let version = t.prompt_version(PROMPT_PATH);
+    assert_eq!(live(&t, "staging").0, short(&version));
+    // And a rollback there is refused for want of an earlier version, as the ledger says.
+    t.run_with(&[
+        "rollback", "demo", "--env", "staging", "--reason", "r", "--actor", "dee",
+    ])
+    .code(2)
+    .stderr_has("only");
+    assert_eq!(ledger_lines(&t).len(), 3);
+}

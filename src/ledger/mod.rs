@@ -11,6 +11,7 @@
 mod index;
 mod state;
 
+use std::borrow::Cow;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -69,6 +70,89 @@ impl Entry {
     }
 }
 
+/// An entry read in place: the same fields and the same strictness as `Entry`, without
+/// allocating for strings that need no unescaping. Reading a whole ledger is mostly this.
+// Some fields are read only so that a line must be a whole entry.
+#[allow(dead_code)]
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EntryRef<'a> {
+    seq: u64,
+    #[serde(borrow)]
+    ts: Cow<'a, str>,
+    #[serde(borrow)]
+    actor: Cow<'a, str>,
+    action: Action,
+    #[serde(borrow)]
+    prompt_id: Cow<'a, str>,
+    #[serde(borrow)]
+    version: Cow<'a, str>,
+    #[serde(borrow)]
+    env: Cow<'a, str>,
+    #[serde(borrow)]
+    previous_version: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    evidence: Option<EvidenceRef<'a>>,
+    #[serde(borrow)]
+    approvals: Vec<Cow<'a, str>>,
+    #[serde(borrow)]
+    reason: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    prev_hash: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    hash: Cow<'a, str>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct EvidenceRef<'a> {
+    #[serde(borrow)]
+    run_id: Cow<'a, str>,
+    #[serde(borrow)]
+    report_sha256: Cow<'a, str>,
+}
+
+/// What an entry changes in the ledger's state.
+#[derive(Debug, Clone, Copy)]
+pub struct Change<'a> {
+    pub seq: u64,
+    pub action: Action,
+    pub prompt_id: &'a str,
+    pub version: &'a str,
+    pub env: &'a str,
+    pub actor: &'a str,
+    pub ts: &'a str,
+}
+
+impl Entry {
+    pub fn change(&self) -> Change<'_> {
+        Change {
+            seq: self.seq,
+            action: self.action,
+            prompt_id: &self.prompt_id,
+            version: &self.version,
+            env: &self.env,
+            actor: &self.actor,
+            ts: &self.ts,
+        }
+    }
+}
+
+impl EntryRef<'_> {
+    fn change(&self) -> Change<'_> {
+        Change {
+            seq: self.seq,
+            action: self.action,
+            prompt_id: &self.prompt_id,
+            version: &self.version,
+            env: &self.env,
+            actor: &self.actor,
+            ts: &self.ts,
+        }
+    }
+}
+
 /// Why a ledger does not verify: the 1-based line of the first bad entry and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tampered {
@@ -101,7 +185,7 @@ impl Chain {
         &mut self,
         text: &str,
         hashes: Hashes,
-        mut each: impl FnMut(Entry),
+        mut each: impl FnMut(Change<'_>),
     ) -> std::result::Result<Option<usize>, Tampered> {
         if !text.is_empty() && !text.ends_with('\n') {
             return Err(Tampered {
@@ -116,7 +200,7 @@ impl Chain {
             let is_last = lines.peek().is_none();
             let expected_seq = self.entries + 1;
             let line = expected_seq as usize;
-            let entry: Entry = serde_json::from_str(raw).map_err(|e| Tampered {
+            let entry: EntryRef = serde_json::from_str(raw).map_err(|e| Tampered {
                 line,
                 message: format!("not a ledger entry ({e}): the line was edited or inserted"),
             })?;
@@ -129,7 +213,7 @@ impl Chain {
                     ),
                 });
             }
-            if entry.prev_hash != self.last_hash {
+            if entry.prev_hash.as_deref() != self.last_hash.as_deref() {
                 return Err(Tampered {
                     line,
                     message: format!(
@@ -138,7 +222,7 @@ impl Chain {
                     ),
                 });
             }
-            if (hashes == Hashes::Every || is_last) && entry.compute_hash() != entry.hash {
+            if (hashes == Hashes::Every || is_last) && !content_matches_hash(raw) {
                 return Err(Tampered {
                     line,
                     message: format!(
@@ -148,13 +232,18 @@ impl Chain {
                 });
             }
             self.entries = expected_seq;
-            self.last_hash = Some(entry.hash.clone());
+            self.last_hash = Some(entry.hash.to_string());
             last_start = Some(offset);
             offset += raw.len();
-            each(entry);
+            each(entry.change());
         }
         Ok(last_start)
     }
+}
+
+/// Whether a line that reads as an entry holds the hash of its own content.
+fn content_matches_hash(raw: &str) -> bool {
+    serde_json::from_str::<Entry>(raw).is_ok_and(|entry| entry.compute_hash() == entry.hash)
 }
 
 /// Verifies a whole ledger text — every entry's hash, and the chain — and counts its entries.
@@ -179,7 +268,10 @@ impl Snapshot {
     /// Reads whole lines appended after what the snapshot covers.
     fn extend(&mut self, text: &str, hashes: Hashes) -> std::result::Result<(), Tampered> {
         let state = &mut self.state;
-        if let Some(start) = self.chain.walk(text, hashes, |entry| state.apply(&entry))? {
+        if let Some(start) = self
+            .chain
+            .walk(text, hashes, |change| state.apply(change))?
+        {
             self.last_line_at = self.bytes + start as u64;
         }
         self.bytes += text.len() as u64;
@@ -370,7 +462,7 @@ impl Locked {
             })
             .map_err(|e| Error::write_failed(&self.path, &e))?;
         let snapshot = &mut self.snapshot;
-        snapshot.state.apply(&entry);
+        snapshot.state.apply(entry.change());
         snapshot.chain.entries = entry.seq;
         snapshot.chain.last_hash = Some(entry.hash.clone());
         snapshot.last_line_at = snapshot.bytes;

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Action, Entry};
+use super::{Action, Change};
 
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct State {
@@ -68,38 +68,48 @@ impl PromptState {
 }
 
 impl State {
-    pub fn apply(&mut self, entry: &Entry) {
-        let prompt = self.prompts.entry(entry.prompt_id.clone()).or_default();
-        if entry.action == Action::Approve {
-            prompt
-                .approvals
-                .entry(entry.version.clone())
+    pub fn apply(&mut self, change: Change<'_>) {
+        if !self.prompts.contains_key(change.prompt_id) {
+            self.prompts
+                .insert(change.prompt_id.to_string(), PromptState::default());
+        }
+        let prompt = self
+            .prompts
+            .get_mut(change.prompt_id)
+            .expect("inserted above");
+        if change.action == Action::Approve {
+            let envs = match prompt.approvals.get_mut(change.version) {
+                Some(envs) => envs,
+                None => prompt
+                    .approvals
+                    .entry(change.version.to_string())
+                    .or_default(),
+            };
+            envs.entry(change.env.to_string())
                 .or_default()
-                .entry(entry.env.clone())
-                .or_default()
-                .insert(entry.actor.clone());
+                .insert(change.actor.to_string());
             return;
         }
-        let newer = match (&prompt.last_change, parse_ts(&entry.ts)) {
+        let newer = match (&prompt.last_change, parse_ts(change.ts)) {
             (_, None) => false,
             (None, Some(_)) => true,
             (Some(last), Some(ts)) => parse_ts(last).is_none_or(|last| ts > last),
         };
         if newer {
-            prompt.last_change = Some(entry.ts.clone());
+            prompt.last_change = Some(change.ts.to_string());
         }
-        let version = prompt.version_index(&entry.version);
+        let version = prompt.version_index(change.version);
         let live = Live {
-            seq: entry.seq,
-            version: entry.version.clone(),
-            ts: entry.ts.clone(),
-            actor: entry.actor.clone(),
-            action: entry.action,
+            seq: change.seq,
+            version: change.version.to_string(),
+            ts: change.ts.to_string(),
+            actor: change.actor.to_string(),
+            action: change.action,
         };
-        match prompt.envs.get_mut(&entry.env) {
+        match prompt.envs.get_mut(change.env) {
             None => {
                 prompt.envs.insert(
-                    entry.env.clone(),
+                    change.env.to_string(),
                     EnvState {
                         stack: vec![version],
                         ever: BTreeSet::from([version]),
@@ -108,7 +118,7 @@ impl State {
                 );
             }
             Some(env) => {
-                let back_to = (entry.action == Action::Rollback)
+                let back_to = (change.action == Action::Rollback)
                     .then(|| env.stack.iter().rposition(|&v| v == version))
                     .flatten();
                 match back_to {
@@ -185,6 +195,7 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ledger::Entry;
 
     fn entry(seq: u64, action: Action, version: &str, env: &str, actor: &str) -> Entry {
         Entry {
@@ -217,7 +228,7 @@ mod tests {
         .into_iter()
         .enumerate()
         {
-            state.apply(&entry(seq as u64 + 1, action, version, "prod", "x"));
+            state.apply(entry(seq as u64 + 1, action, version, "prod", "x").change());
         }
         assert_eq!(state.stack("p", "prod"), ["a", "d"]);
         assert_eq!(state.ever_live("p", "prod"), ["a", "b", "c", "d"]);
@@ -235,11 +246,11 @@ mod tests {
     #[test]
     fn approvals_are_distinct_per_version_and_environment() {
         let mut state = State::default();
-        state.apply(&entry(1, Action::Approve, "a", "prod", "x"));
-        state.apply(&entry(2, Action::Approve, "a", "prod", "x"));
-        state.apply(&entry(3, Action::Approve, "a", "prod", "y"));
-        state.apply(&entry(4, Action::Approve, "b", "prod", "z"));
-        state.apply(&entry(5, Action::Approve, "a", "staging", "z"));
+        state.apply(entry(1, Action::Approve, "a", "prod", "x").change());
+        state.apply(entry(2, Action::Approve, "a", "prod", "x").change());
+        state.apply(entry(3, Action::Approve, "a", "prod", "y").change());
+        state.apply(entry(4, Action::Approve, "b", "prod", "z").change());
+        state.apply(entry(5, Action::Approve, "a", "staging", "z").change());
         assert_eq!(state.approvers("p", "a", "prod").len(), 2);
         assert_eq!(state.approvers("p", "b", "prod").len(), 1);
         assert_eq!(state.approvers("p", "a", "staging").len(), 1);
@@ -252,7 +263,7 @@ mod tests {
     #[test]
     fn an_index_pointing_outside_its_versions_is_not_trusted() {
         let mut state = State::default();
-        state.apply(&entry(1, Action::Promote, "a", "prod", "x"));
+        state.apply(entry(1, Action::Promote, "a", "prod", "x").change());
         assert!(state.is_consistent());
         let mut broken = state.clone();
         broken

@@ -394,8 +394,7 @@ impl Ledger {
             .truncate(false)
             .open(&self.lock_path)
             .map_err(|e| Error::write_failed(&self.lock_path, &e))?;
-        // fs4 rather than `File::lock`, which is newer than the crate's minimum Rust.
-        fs4::FileExt::lock(&lock).map_err(|e| {
+        lock.lock().map_err(|e| {
             Error::infrastructure(format!("cannot lock {}: {e}", self.lock_path.display()))
         })?;
         Ok(self.read()?.map(|(snapshot, covered)| Locked {

@@ -88,6 +88,9 @@ pub struct TagComparison {
     pub baseline_pass_rate: f64,
     pub candidate_pass_rate: f64,
     pub delta: f64,
+    /// 95% CI of the delta, as for the whole set (per tag, not adjusted for the number of
+    /// tags: the Holm p is what accounts for that).
+    pub ci: Interval,
     pub regressions: u64,
     pub improvements: u64,
     pub p_value: f64,
@@ -410,6 +413,7 @@ pub fn compare(inputs: &Inputs<'_>, baseline: &Side, candidate: &Side) -> Compar
             baseline_pass_rate: rates.baseline,
             candidate_pass_rate: rates.candidate,
             delta: rates.delta,
+            ci: rates.ci,
             regressions: rates.regressions,
             improvements: rates.improvements,
             p_value: rates.p_value,

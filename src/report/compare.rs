@@ -103,17 +103,19 @@ pub fn terminal(c: &Comparison) -> String {
     if !c.tags.is_empty() {
         let _ = writeln!(
             out,
-            "\ntags        pass rate baseline -> candidate  p (Holm-adjusted)"
+            "\ntags        pass rate baseline -> candidate  delta [95% CI]  p (Holm-adjusted)"
         );
         let width = c.tags.iter().map(|t| t.tag.len()).max().unwrap_or(0);
         for t in &c.tags {
             let _ = writeln!(
                 out,
-                "  {:<width$}  {:.3} -> {:.3}  {:+.3}  {} down, {} up  p = {} (Holm {})",
+                "  {:<width$}  {:.3} -> {:.3}  {:+.3} [{:+.3}, {:+.3}]  {} down, {} up  p = {} (Holm {})",
                 t.tag,
                 t.baseline_pass_rate,
                 t.candidate_pass_rate,
                 t.delta,
+                t.ci.low,
+                t.ci.high,
                 t.regressions,
                 t.improvements,
                 format_p(t.p_value),
@@ -249,16 +251,18 @@ pub fn markdown(c: &Comparison) -> String {
     if !c.tags.is_empty() {
         let _ = writeln!(
             out,
-            "\n| tag | baseline | candidate | delta | p | p (Holm) |\n| --- | --- | --- | --- | --- | --- |"
+            "\n| tag | baseline | candidate | delta | 95% CI | p | p (Holm) |\n| --- | --- | --- | --- | --- | --- | --- |"
         );
         for t in &c.tags {
             let _ = writeln!(
                 out,
-                "| {} | {:.3} | {:.3} | {:+.3} | {} | {} |",
+                "| {} | {:.3} | {:.3} | {:+.3} | [{:+.3}, {:+.3}] | {} | {} |",
                 cell(&t.tag),
                 t.baseline_pass_rate,
                 t.candidate_pass_rate,
                 t.delta,
+                t.ci.low,
+                t.ci.high,
                 format_p(t.p_value),
                 format_p(t.p_holm)
             );

@@ -220,6 +220,7 @@ struct TagRow {
     baseline: String,
     candidate: String,
     delta: String,
+    ci: String,
     regressions: u64,
     improvements: u64,
     p: String,
@@ -324,7 +325,7 @@ fn forest(c: &Comparison) -> Option<Forest> {
         estimates.push(Estimate {
             label: format!("tag {}", t.tag),
             delta: t.delta,
-            ci: None,
+            ci: Some(t.ci),
             p: t.p_holm,
             p_label: "Holm p",
             margin: None,
@@ -594,6 +595,7 @@ fn page(c: &Comparison) -> Page {
                 baseline: rate(t.baseline_pass_rate),
                 candidate: rate(t.candidate_pass_rate),
                 delta: signed(t.delta),
+                ci: interval(&t.ci),
                 regressions: t.regressions,
                 improvements: t.improvements,
                 p: format_p(t.p_value),
@@ -757,6 +759,7 @@ mod tests {
                     baseline_pass_rate: 1.0,
                     candidate_pass_rate: 0.75,
                     delta: -0.25,
+                    ci: ci(-0.53, 0.06),
                     regressions: 2,
                     improvements: 0,
                     p_value: 0.5,
@@ -768,6 +771,7 @@ mod tests {
                     baseline_pass_rate: 0.667,
                     candidate_pass_rate: 0.833,
                     delta: 0.167,
+                    ci: ci(-0.20, 0.52),
                     regressions: 0,
                     improvements: 1,
                     p_value: 1.0,
@@ -779,6 +783,7 @@ mod tests {
                     baseline_pass_rate: 0.833,
                     candidate_pass_rate: 0.667,
                     delta: -0.167,
+                    ci: ci(-0.55, 0.22),
                     regressions: 1,
                     improvements: 0,
                     p_value: 1.0,
@@ -999,7 +1004,7 @@ mod tests {
         assert_eq!((first.x, last.x), (f.x0, f.x1));
         assert_eq!(
             (first.label.as_str(), last.label.as_str()),
-            ("-0.4", "+0.3")
+            ("-0.6", "+0.6")
         );
         assert!(f.ticks.iter().any(|t| t.label == "0" && t.x == f.zero_x));
         for row in &f.rows {
@@ -1025,9 +1030,10 @@ mod tests {
         assert!(similarity.ci.as_ref().unwrap().high < f.zero_x);
         assert_eq!(f.rows[2].class, "neutral");
         assert!(f.rows[2].point.unwrap() > f.zero_x);
-        // Tags: points only, hollow, labelled as tags.
+        // Tags: with their own intervals, coloured by the Holm-adjusted p.
         for row in &f.rows[3..] {
-            assert!(row.ci.is_none() && row.open && row.label.starts_with("tag "));
+            assert!(row.ci.is_some() && !row.open && row.label.starts_with("tag "));
+            assert_eq!(row.class, "neutral");
         }
         // A scorer policy puts the margin on that scorer's row.
         let mut by_scorer = fixture();

@@ -68,6 +68,15 @@ fn the_sycophantic_rewrite_is_a_significant_regression() {
         .unwrap();
     assert_eq!(safety["candidate_pass_rate"], 0.0);
     assert!(safety["p_holm"].as_f64().unwrap() >= safety["p_value"].as_f64().unwrap());
+    // Ten of ten safety cases regressed: the tag's own interval lies wholly below zero.
+    let (low, high) = (
+        safety["ci"]["low"].as_f64().unwrap(),
+        safety["ci"]["high"].as_f64().unwrap(),
+    );
+    assert!(
+        (-1.0..=-0.99).contains(&low) && -1.0 < high && high < -0.5,
+        "[{low}, {high}]"
+    );
     assert!(
         json["scorers"]
             .as_array()

@@ -13,7 +13,7 @@ use crate::criteria::Criteria;
 use crate::digest;
 use crate::error::{Error, Location, Result};
 use crate::exit;
-use crate::ledger::{self, Action, Ledger, NewEntry, Tampered};
+use crate::ledger::{self, Action, Ledger, NewEntry, Reading, Tampered};
 use crate::project::Project;
 use crate::prompt::Prompt;
 use crate::report::{self, Report};
@@ -44,10 +44,10 @@ fn print_stdout(text: &str) {
 }
 
 /// Prints a broken chain and returns exit 1: a tampered ledger is a failed check.
-fn tampered(ledger: &Ledger, t: &Tampered) -> i32 {
+fn tampered(gov: &Governance, t: &Tampered) -> i32 {
     note(&format!(
         "tampered: {}",
-        ledger::tampered_error(&ledger.path, t)
+        ledger::tampered_error(Path::new(&gov.shown(&gov.ledger.path)), t)
     ));
     exit::GATE_FAILED
 }
@@ -188,9 +188,9 @@ pub fn approve(
     gov.check_env(env)?;
     let actor = actor(actor_flag)?;
     let (prompt, _) = read_prompt(prompt)?;
-    let mut locked = match gov.ledger.lock()? {
+    let mut locked = match gov.ledger.lock(Reading::Indexed)? {
         Ok(locked) => locked,
-        Err(t) => return Ok(tampered(&gov.ledger, &t)),
+        Err(t) => return Ok(tampered(&gov, &t)),
     };
     let state = locked.state();
     let approvers = state.approvers(&prompt.id, &prompt.version, env);
@@ -277,9 +277,11 @@ pub fn promote(cwd: &Path, req: &PromoteRequest<'_>) -> Result<i32> {
     let actor = actor(req.actor)?;
     let (prompt, bytes) = read_prompt(req.prompt)?;
     let run = load_evidence(req.evidence)?;
-    let mut locked = match gov.ledger.lock()? {
+    // A promotion counts approvals and checks the previous environment: it reads the whole
+    // ledger rather than trust the state index, a cache anyone with the folder could edit.
+    let mut locked = match gov.ledger.lock(Reading::Whole)? {
         Ok(locked) => locked,
-        Err(t) => return Ok(tampered(&gov.ledger, &t)),
+        Err(t) => return Ok(tampered(&gov, &t)),
     };
     let state = locked.state();
     let live = state.live_version(&prompt.id, env).map(str::to_string);
@@ -456,9 +458,9 @@ pub fn rollback(cwd: &Path, req: &RollbackRequest<'_>) -> Result<i32> {
         check_version_query(to)?;
     }
     let actor = actor(req.actor)?;
-    let mut locked = match gov.ledger.lock()? {
+    let mut locked = match gov.ledger.lock(Reading::Indexed)? {
         Ok(locked) => locked,
-        Err(t) => return Ok(tampered(&gov.ledger, &t)),
+        Err(t) => return Ok(tampered(&gov, &t)),
     };
     let state = locked.state();
     let stack = state.stack(req.prompt_id, env);
@@ -617,7 +619,7 @@ pub fn export_flagd(cwd: &Path, req: &FlagdRequest<'_>) -> Result<i32> {
     gov.check_env(&env)?;
     let snapshot = match gov.ledger.load()? {
         Ok(snapshot) => snapshot,
-        Err(t) => return Ok(tampered(&gov.ledger, &t)),
+        Err(t) => return Ok(tampered(&gov, &t)),
     };
     let state = &snapshot.state;
     let canary = match (req.canary, req.percent) {
@@ -734,7 +736,7 @@ pub fn status(cwd: &Path, json_format: bool) -> Result<i32> {
     let gov = Governance::load(cwd)?;
     let snapshot = match gov.ledger.load()? {
         Ok(snapshot) => snapshot,
-        Err(t) => return Ok(tampered(&gov.ledger, &t)),
+        Err(t) => return Ok(tampered(&gov, &t)),
     };
     let state = &snapshot.state;
     let files = working_copies(&gov);
@@ -830,7 +832,7 @@ pub fn verify(cwd: &Path, base_ref: Option<&str>) -> Result<i32> {
     let shown = gov.shown(&gov.ledger.path);
     let entries = match ledger::verify(&text) {
         Ok(entries) => entries,
-        Err(t) => return Ok(tampered(&gov.ledger, &t)),
+        Err(t) => return Ok(tampered(&gov, &t)),
     };
     let mut summary = format!("ledger {shown}: {entries} entries, hash chain intact");
     if let Some(rev) = base_ref {
@@ -902,7 +904,7 @@ pub fn audit(cwd: &Path, max_age_days: u64) -> Result<i32> {
     let gov = Governance::load(cwd)?;
     let snapshot = match gov.ledger.load()? {
         Ok(snapshot) => snapshot,
-        Err(t) => return Ok(tampered(&gov.ledger, &t)),
+        Err(t) => return Ok(tampered(&gov, &t)),
     };
     let now = SystemTime::now();
     let since = now

@@ -17,7 +17,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use xxhash_rust::xxh3::Xxh3;
 
 use crate::digest;
 use crate::error::{Error, Result};
@@ -62,18 +61,77 @@ pub struct Entry {
 impl Entry {
     /// sha256 of the canonical JSON of the entry without its `hash` field.
     pub fn compute_hash(&self) -> String {
-        let mut value = serde_json::to_value(self).expect("entries serialize");
-        if let serde_json::Value::Object(map) = &mut value {
-            map.remove("hash");
+        Hashed {
+            action: self.action,
+            actor: &self.actor,
+            approvals: &self.approvals,
+            env: &self.env,
+            evidence: self.evidence.as_ref().map(|e| HashedEvidence {
+                report_sha256: &e.report_sha256,
+                run_id: &e.run_id,
+            }),
+            prev_hash: self.prev_hash.as_deref(),
+            previous_version: self.previous_version.as_deref(),
+            prompt_id: &self.prompt_id,
+            reason: self.reason.as_deref(),
+            seq: self.seq,
+            ts: &self.ts,
+            version: &self.version,
         }
-        digest::sha256_id(digest::canonical_json(&value).as_bytes())
+        .hash()
+    }
+
+    pub fn change(&self) -> Change<'_> {
+        Change {
+            seq: self.seq,
+            action: self.action,
+            prompt_id: &self.prompt_id,
+            version: &self.version,
+            env: &self.env,
+            actor: &self.actor,
+            ts: &self.ts,
+            previous_version: self.previous_version.as_deref(),
+            approvals: self.approvals.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+/// What an entry's hash covers — every field but `hash` — with the fields in the byte order
+/// of their names, so that serde_json's compact output is the entry's canonical JSON
+/// (`digest::canonical_json`) without building a `Value` for every line. A unit test holds
+/// the two to the same bytes.
+#[derive(Serialize)]
+struct Hashed<'a, S: Serialize> {
+    action: Action,
+    actor: &'a str,
+    approvals: &'a [S],
+    env: &'a str,
+    evidence: Option<HashedEvidence<'a>>,
+    prev_hash: Option<&'a str>,
+    previous_version: Option<&'a str>,
+    prompt_id: &'a str,
+    reason: Option<&'a str>,
+    seq: u64,
+    ts: &'a str,
+    version: &'a str,
+}
+
+#[derive(Serialize)]
+struct HashedEvidence<'a> {
+    report_sha256: &'a str,
+    run_id: &'a str,
+}
+
+impl<S: Serialize> Hashed<'_, S> {
+    fn hash(&self) -> String {
+        let mut json = Vec::with_capacity(512);
+        serde_json::to_writer(&mut json, self).expect("entries serialize");
+        digest::sha256_id(&json)
     }
 }
 
 /// An entry read in place: the same fields and the same strictness as `Entry`, without
 /// allocating for strings that need no unescaping. Reading a whole ledger is mostly this.
-// Some fields are read only so that a line must be a whole entry.
-#[allow(dead_code)]
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EntryRef<'a> {
@@ -105,7 +163,6 @@ struct EntryRef<'a> {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code)]
 struct EvidenceRef<'a> {
     #[serde(borrow)]
     run_id: Cow<'a, str>,
@@ -113,8 +170,8 @@ struct EvidenceRef<'a> {
     report_sha256: Cow<'a, str>,
 }
 
-/// What an entry changes in the ledger's state.
-#[derive(Debug, Clone, Copy)]
+/// What an entry says, as the ledger's state is checked against it and folded from it.
+#[derive(Debug, Clone)]
 pub struct Change<'a> {
     pub seq: u64,
     pub action: Action,
@@ -123,23 +180,32 @@ pub struct Change<'a> {
     pub env: &'a str,
     pub actor: &'a str,
     pub ts: &'a str,
-}
-
-impl Entry {
-    pub fn change(&self) -> Change<'_> {
-        Change {
-            seq: self.seq,
-            action: self.action,
-            prompt_id: &self.prompt_id,
-            version: &self.version,
-            env: &self.env,
-            actor: &self.actor,
-            ts: &self.ts,
-        }
-    }
+    pub previous_version: Option<&'a str>,
+    pub approvals: Vec<&'a str>,
 }
 
 impl EntryRef<'_> {
+    fn compute_hash(&self) -> String {
+        Hashed {
+            action: self.action,
+            actor: &self.actor,
+            approvals: &self.approvals,
+            env: &self.env,
+            evidence: self.evidence.as_ref().map(|e| HashedEvidence {
+                report_sha256: &e.report_sha256,
+                run_id: &e.run_id,
+            }),
+            prev_hash: self.prev_hash.as_deref(),
+            previous_version: self.previous_version.as_deref(),
+            prompt_id: &self.prompt_id,
+            reason: self.reason.as_deref(),
+            seq: self.seq,
+            ts: &self.ts,
+            version: &self.version,
+        }
+        .hash()
+    }
+
     fn change(&self) -> Change<'_> {
         Change {
             seq: self.seq,
@@ -149,6 +215,8 @@ impl EntryRef<'_> {
             env: &self.env,
             actor: &self.actor,
             ts: &self.ts,
+            previous_version: self.previous_version.as_deref(),
+            approvals: self.approvals.iter().map(|a| a.as_ref()).collect(),
         }
     }
 }
@@ -167,90 +235,77 @@ pub struct Chain {
     pub last_hash: Option<String>,
 }
 
-/// Which entries a read recomputes the hash of.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Hashes {
-    Every,
-    /// Only the last: links are checked throughout, content at the tail. What every command
-    /// but `ledger verify` does when it has to read a whole ledger; an edit inside an older
-    /// entry is `ledger verify`'s to find.
-    Last,
-}
-
 impl Chain {
     /// Reads `text` — whole lines that follow the chain's last entry — checking each entry's
-    /// seq and link (and hash, per `hashes`) and handing it to `each`. Returns where the last
-    /// line starts in `text`.
+    /// seq, link and hash, then handing what it says to `each`, which may refuse it. Returns
+    /// where the last line starts in `text`.
     fn walk(
         &mut self,
         text: &str,
-        hashes: Hashes,
-        mut each: impl FnMut(Change<'_>),
+        mut each: impl FnMut(&Change<'_>) -> std::result::Result<(), String>,
     ) -> std::result::Result<Option<usize>, Tampered> {
+        let line_of = |seq: u64| usize::try_from(seq).unwrap_or(usize::MAX);
         if !text.is_empty() && !text.ends_with('\n') {
             return Err(Tampered {
-                line: self.entries as usize + text.lines().count(),
+                line: line_of(self.entries).saturating_add(text.lines().count()),
                 message: "the last line is not terminated: the file was truncated or edited".into(),
             });
         }
         let mut offset = 0;
         let mut last_start = None;
-        let mut lines = text.split_inclusive('\n').peekable();
-        while let Some(raw) = lines.next() {
-            let is_last = lines.peek().is_none();
-            let expected_seq = self.entries + 1;
-            let line = expected_seq as usize;
-            let entry: EntryRef = serde_json::from_str(raw).map_err(|e| Tampered {
-                line,
-                message: format!("not a ledger entry ({e}): the line was edited or inserted"),
+        for raw in text.split_inclusive('\n') {
+            let Some(expected_seq) = self.entries.checked_add(1) else {
+                return Err(Tampered {
+                    line: usize::MAX,
+                    message: "more entries than a ledger can count".into(),
+                });
+            };
+            let line = line_of(expected_seq);
+            let tampered = |message: String| Tampered { line, message };
+            let entry: EntryRef = serde_json::from_str(raw).map_err(|e| {
+                tampered(format!(
+                    "not a ledger entry ({e}): the line was edited or inserted"
+                ))
             })?;
             if entry.seq != expected_seq {
-                return Err(Tampered {
-                    line,
-                    message: format!(
-                        "seq {} where {expected_seq} belongs: an entry was deleted, inserted or reordered",
-                        entry.seq
-                    ),
-                });
+                return Err(tampered(format!(
+                    "seq {} where {expected_seq} belongs: an entry was deleted, inserted or reordered",
+                    entry.seq
+                )));
             }
             if entry.prev_hash.as_deref() != self.last_hash.as_deref() {
-                return Err(Tampered {
-                    line,
-                    message: format!(
-                        "seq {}: prev_hash does not match the hash of the entry before it: an entry was deleted, inserted or reordered",
-                        entry.seq
-                    ),
-                });
+                return Err(tampered(format!(
+                    "seq {}: prev_hash does not match the hash of the entry before it: an entry was deleted, inserted or reordered",
+                    entry.seq
+                )));
             }
-            if (hashes == Hashes::Every || is_last) && !content_matches_hash(raw) {
-                return Err(Tampered {
-                    line,
-                    message: format!(
-                        "seq {}: the hash does not match the entry's content: the entry was edited",
-                        entry.seq
-                    ),
-                });
+            if entry.compute_hash() != entry.hash {
+                return Err(tampered(format!(
+                    "seq {}: the hash does not match the entry's content: the entry was edited",
+                    entry.seq
+                )));
             }
+            each(&entry.change()).map_err(|why| {
+                tampered(format!(
+                    "seq {}: {why}: the entry does not follow from the ones before it (written by hand, or from a forged state index)",
+                    entry.seq
+                ))
+            })?;
             self.entries = expected_seq;
-            self.last_hash = Some(entry.hash.to_string());
+            self.last_hash = Some(entry.hash.into_owned());
             last_start = Some(offset);
             offset += raw.len();
-            each(entry.change());
         }
         Ok(last_start)
     }
 }
 
-/// Whether a line that reads as an entry holds the hash of its own content.
-fn content_matches_hash(raw: &str) -> bool {
-    serde_json::from_str::<Entry>(raw).is_ok_and(|entry| entry.compute_hash() == entry.hash)
-}
-
-/// Verifies a whole ledger text — every entry's hash, and the chain — and counts its entries.
+/// Verifies a whole ledger text — every entry's hash, the chain, and that every entry follows
+/// from the ones before it — and counts its entries.
 pub fn verify(text: &str) -> std::result::Result<u64, Tampered> {
-    let mut chain = Chain::default();
-    chain.walk(text, Hashes::Every, |_| ())?;
-    Ok(chain.entries)
+    let mut snapshot = Snapshot::default();
+    snapshot.extend(text)?;
+    Ok(snapshot.chain.entries)
 }
 
 /// A ledger's state as read, and the extent of the ledger it covers.
@@ -266,17 +321,29 @@ pub struct Snapshot {
 
 impl Snapshot {
     /// Reads whole lines appended after what the snapshot covers.
-    fn extend(&mut self, text: &str, hashes: Hashes) -> std::result::Result<(), Tampered> {
+    fn extend(&mut self, text: &str) -> std::result::Result<(), Tampered> {
         let state = &mut self.state;
-        if let Some(start) = self
-            .chain
-            .walk(text, hashes, |change| state.apply(change))?
-        {
+        let each = |change: &Change<'_>| {
+            state.check(change)?;
+            state.apply(change);
+            Ok(())
+        };
+        if let Some(start) = self.chain.walk(text, each)? {
             self.last_line_at = self.bytes + start as u64;
         }
         self.bytes += text.len() as u64;
         Ok(())
     }
+}
+
+/// How much of the ledger a command reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading {
+    /// Only what was appended since the state index was written, when it still applies.
+    Indexed,
+    /// All of it, whatever the index says: for decisions that must not rest on a cache
+    /// (a forged index could claim approvals the ledger does not hold).
+    Whole,
 }
 
 /// A ledger file. Reading it never creates it; appending does.
@@ -294,8 +361,8 @@ pub struct Locked {
     path: PathBuf,
     index_path: PathBuf,
     snapshot: Snapshot,
-    /// The fingerprint of the ledger bytes `snapshot` covers.
-    covered: Xxh3,
+    /// What the index knows of the ledger bytes `snapshot` covers.
+    coverage: index::Coverage,
 }
 
 pub fn tampered_error(path: &Path, t: &Tampered) -> String {
@@ -325,64 +392,76 @@ impl Ledger {
     }
 
     /// The ledger's state, read without locking (readers see only whole appended lines,
-    /// since each entry is written with one write call). While the index still covers a
-    /// prefix of the ledger byte for byte, only the entries appended since are read (every one
-    /// of their hashes checked); otherwise the whole ledger is — its links throughout and its
-    /// last hash — and the index is rewritten.
+    /// since each entry is written with one write call). Every entry read is checked: its
+    /// seq, its link, its hash, and that it follows from the entries before it. While the
+    /// index still covers a prefix of the ledger byte for byte, only the entries appended
+    /// since are read; otherwise the whole ledger is, and the index is rewritten.
     pub fn load(&self) -> Result<std::result::Result<Snapshot, Tampered>> {
-        Ok(self.read()?.map(|(snapshot, _)| snapshot))
+        Ok(self.read(Reading::Indexed)?.map(|(snapshot, _)| snapshot))
     }
 
-    /// `load`, and the fingerprint of the bytes the snapshot covers (see `index`).
-    fn read(&self) -> Result<std::result::Result<(Snapshot, Xxh3), Tampered>> {
+    /// `load`, and the coverage of the bytes the snapshot covers (see `index`).
+    fn read(
+        &self,
+        reading: Reading,
+    ) -> Result<std::result::Result<(Snapshot, index::Coverage), Tampered>> {
         use std::io::{Read, Seek, SeekFrom};
         let unreadable = |e: std::io::Error| Error::unreadable(&self.path, &e);
         let mut file = match File::open(&self.path) {
             Ok(file) => file,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(Ok((Snapshot::default(), Xxh3::new())));
+                return Ok(Ok((Snapshot::default(), index::Coverage::default())));
             }
             Err(e) => return Err(unreadable(e)),
         };
-        let len = file.metadata().map_err(unreadable)?.len();
-        if let Some((mut snapshot, fingerprint)) = index::read(&self.index_path)
+        let meta = file.metadata().map_err(unreadable)?;
+        let (len, stamp) = (meta.len(), index::Stamp::of(&meta));
+        if reading == Reading::Indexed
+            && let Some((mut snapshot, coverage)) = index::read(&self.index_path)
             && snapshot.bytes <= len
-            && let Some(mut covered) =
-                index::fingerprint(&mut file, snapshot.bytes).map_err(unreadable)?
-            && index::matches(&covered, &fingerprint)
+            && index::ends_where_it_says(&mut file, &snapshot).map_err(unreadable)?
         {
-            let mut tail = Vec::new();
-            file.read_to_end(&mut tail).map_err(unreadable)?;
-            // Bytes that are not UTF-8 are left to the whole read below, which names their line.
-            if let Ok(text) = String::from_utf8(tail) {
-                if !text.is_empty() {
-                    if let Err(t) = snapshot.extend(&text, Hashes::Every) {
+            if coverage.unchanged(stamp) {
+                return Ok(Ok((snapshot, coverage)));
+            }
+            if coverage
+                .matches(&mut file, snapshot.bytes)
+                .map_err(unreadable)?
+            {
+                let mut tail = Vec::new();
+                file.read_to_end(&mut tail).map_err(unreadable)?;
+                // Bytes that are not UTF-8 are left to the whole read below, which names
+                // their line.
+                if let Ok(text) = String::from_utf8(tail) {
+                    let covered = snapshot.bytes;
+                    if let Err(t) = snapshot.extend(&text) {
                         return Ok(Err(t));
                     }
-                    covered.update(text.as_bytes());
-                    index::write(&self.index_path, &snapshot, &covered);
+                    let coverage = coverage
+                        .extended(&mut file, covered, text.as_bytes(), stamp)
+                        .map_err(unreadable)?;
+                    index::write(&self.index_path, &snapshot, &coverage);
+                    return Ok(Ok((snapshot, coverage)));
                 }
-                return Ok(Ok((snapshot, covered)));
             }
         }
         let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
         file.seek(SeekFrom::Start(0))
             .and_then(|_| file.read_to_end(&mut bytes))
             .map_err(unreadable)?;
-        let mut covered = Xxh3::new();
-        covered.update(&bytes);
+        let coverage = index::Coverage::of(&bytes, stamp);
         let text = crate::error::text_from_bytes(&self.path, bytes)?;
         let mut snapshot = Snapshot::default();
-        if let Err(t) = snapshot.extend(&text, Hashes::Last) {
+        if let Err(t) = snapshot.extend(&text) {
             return Ok(Err(t));
         }
-        index::write(&self.index_path, &snapshot, &covered);
-        Ok(Ok((snapshot, covered)))
+        index::write(&self.index_path, &snapshot, &coverage);
+        Ok(Ok((snapshot, coverage)))
     }
 
     /// Takes the exclusive lock, then reads the ledger's state (see `load`) before anything
     /// is appended.
-    pub fn lock(&self) -> Result<std::result::Result<Locked, Tampered>> {
+    pub fn lock(&self, reading: Reading) -> Result<std::result::Result<Locked, Tampered>> {
         if let Some(parent) = self.lock_path.parent()
             && !parent.as_os_str().is_empty()
         {
@@ -397,12 +476,12 @@ impl Ledger {
         lock.lock().map_err(|e| {
             Error::infrastructure(format!("cannot lock {}: {e}", self.lock_path.display()))
         })?;
-        Ok(self.read()?.map(|(snapshot, covered)| Locked {
+        Ok(self.read(reading)?.map(|(snapshot, coverage)| Locked {
             _lock: lock,
             path: self.path.clone(),
             index_path: self.index_path.clone(),
             snapshot,
-            covered,
+            coverage,
         }))
     }
 }
@@ -428,8 +507,14 @@ impl Locked {
     /// Appends one entry (one write, then fsync), brings the index up to date and returns
     /// the entry.
     pub fn append(&mut self, new: NewEntry) -> Result<Entry> {
+        let seq = self.snapshot.chain.entries.checked_add(1).ok_or_else(|| {
+            Error::infrastructure(format!(
+                "ledger {} cannot count another entry",
+                self.path.display()
+            ))
+        })?;
         let mut entry = Entry {
-            seq: self.snapshot.chain.entries + 1,
+            seq,
             ts: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
             actor: new.actor,
             action: new.action,
@@ -451,23 +536,34 @@ impl Locked {
         {
             std::fs::create_dir_all(parent).map_err(|e| Error::write_failed(parent, &e))?;
         }
-        OpenOptions::new()
+        let mut file = OpenOptions::new()
+            .read(true)
             .append(true)
             .create(true)
             .open(&self.path)
             .and_then(|mut file| {
                 file.write_all(line.as_bytes())?;
-                file.sync_all()
+                file.sync_all()?;
+                Ok(file)
             })
             .map_err(|e| Error::write_failed(&self.path, &e))?;
+        let covered = self.snapshot.bytes;
         let snapshot = &mut self.snapshot;
-        snapshot.state.apply(entry.change());
+        snapshot.state.apply(&entry.change());
         snapshot.chain.entries = entry.seq;
         snapshot.chain.last_hash = Some(entry.hash.clone());
-        snapshot.last_line_at = snapshot.bytes;
+        snapshot.last_line_at = covered;
         snapshot.bytes += line.len() as u64;
-        self.covered.update(line.as_bytes());
-        index::write(&self.index_path, snapshot, &self.covered);
+        // The index follows when the ledger can be read back; else the old one still
+        // covers a prefix of it.
+        let stamp = file.metadata().ok().and_then(|m| index::Stamp::of(&m));
+        if let Ok(coverage) = self
+            .coverage
+            .extended(&mut file, covered, line.as_bytes(), stamp)
+        {
+            index::write(&self.index_path, snapshot, &coverage);
+            self.coverage = coverage;
+        }
         Ok(entry)
     }
 }
@@ -476,26 +572,33 @@ impl Locked {
 mod tests {
     use super::*;
 
-    fn new_entry(i: usize, action: Action, env: &str) -> NewEntry {
-        NewEntry {
-            actor: format!("a{i}"),
-            action,
-            prompt_id: "p".into(),
-            version: format!("sha256:{}", i % 4),
-            env: env.into(),
-            previous_version: None,
-            evidence: None,
-            approvals: vec![],
-            reason: None,
-        }
-    }
-
+    /// Appends entries `from..to`: promotions, approvals and rollbacks of one prompt in two
+    /// environments, each written from the state before it, as the commands do.
     fn append(ledger: &Ledger, from: usize, to: usize) {
-        let mut locked = ledger.lock().unwrap().unwrap();
+        let mut locked = ledger.lock(Reading::Indexed).unwrap().unwrap();
         for i in from..to {
-            let action = [Action::Promote, Action::Approve, Action::Rollback][i % 3];
             let env = ["dev", "prod"][i % 2];
-            locked.append(new_entry(i, action, env)).unwrap();
+            let state = locked.state();
+            let live = state.live_version("p", env).map(str::to_string);
+            let fresh = format!("sha256:{}", i % 4);
+            let (action, version) = match (i % 3, state.ever_live("p", env).first()) {
+                (1, _) => (Action::Approve, fresh),
+                (2, Some(earlier)) => (Action::Rollback, earlier.to_string()),
+                _ => (Action::Promote, fresh),
+            };
+            locked
+                .append(NewEntry {
+                    actor: format!("a{i}"),
+                    action,
+                    prompt_id: "p".into(),
+                    version,
+                    env: env.into(),
+                    previous_version: live,
+                    evidence: None,
+                    approvals: vec![],
+                    reason: None,
+                })
+                .unwrap();
         }
     }
 
@@ -512,22 +615,59 @@ mod tests {
     /// The state a full read of the ledger gives, index or not.
     fn read_whole(ledger: &Ledger) -> Snapshot {
         let mut snapshot = Snapshot::default();
-        snapshot
-            .extend(&ledger.read_text().unwrap(), Hashes::Last)
-            .unwrap();
+        snapshot.extend(&ledger.read_text().unwrap()).unwrap();
         snapshot
     }
 
-    fn structure(text: &str) -> std::result::Result<u64, Tampered> {
-        let mut chain = Chain::default();
-        chain.walk(text, Hashes::Last, |_| ())?;
-        Ok(chain.entries)
+    #[test]
+    fn the_hash_is_the_sha256_of_the_canonical_json() {
+        let mut entry = Entry {
+            seq: 7,
+            ts: "2026-11-26T12:00:00.000Z".into(),
+            actor: "Zoë \"z\" <z@example.com>\t\u{202e}".into(),
+            action: Action::Promote,
+            prompt_id: "support/assistant".into(),
+            version: "sha256:ab".into(),
+            env: "prod".into(),
+            previous_version: Some("sha256:cd".into()),
+            evidence: Some(Evidence {
+                run_id: "r\\1".into(),
+                report_sha256: "sha256:ef".into(),
+            }),
+            approvals: vec!["x".into(), "ÿ\n".into()],
+            reason: Some("line\nbreak \u{1}".into()),
+            prev_hash: Some("sha256:01".into()),
+            hash: String::new(),
+        };
+        for round in 0..3 {
+            if round == 1 {
+                entry.previous_version = None;
+                entry.evidence = None;
+                entry.reason = None;
+                entry.approvals.clear();
+            }
+            if round == 2 {
+                entry.prev_hash = None;
+                entry.action = Action::Rollback;
+            }
+            let mut value = serde_json::to_value(&entry).unwrap();
+            value.as_object_mut().unwrap().remove("hash");
+            let expected = digest::sha256_id(digest::canonical_json(&value).as_bytes());
+            assert_eq!(entry.compute_hash(), expected, "round {round}");
+            let line = serde_json::to_string(&entry).unwrap();
+            let read: EntryRef = serde_json::from_str(&line).unwrap();
+            assert_eq!(
+                read.compute_hash(),
+                expected,
+                "round {round}, read in place"
+            );
+        }
     }
 
     #[test]
     fn a_written_chain_verifies_and_tampering_is_caught() {
-        let text = ledger(3);
-        assert_eq!(verify(&text).unwrap(), 3);
+        let text = ledger(6);
+        assert_eq!(verify(&text).unwrap(), 6);
         let lines: Vec<&str> = text.lines().collect();
         let edited = text.replace("\"a1\"", "\"mallory\"");
         assert_eq!(verify(&edited).unwrap_err().line, 2);
@@ -537,12 +677,59 @@ mod tests {
         assert_eq!(verify(&swapped).unwrap_err().line, 2);
         assert_eq!(verify("").unwrap(), 0);
         assert_eq!(verify("{\n").unwrap_err().line, 1);
-        assert_eq!(verify(&text[..text.len() - 1]).unwrap_err().line, 3);
-        // The cheap check sees structure everywhere but content only at the tail.
-        assert!(structure(&edited).is_ok());
-        assert_eq!(structure(&deleted).unwrap_err().line, 2);
-        let tail_edit = text.replace("\"a2\"", "\"mallory\"");
-        assert_eq!(structure(&tail_edit).unwrap_err().line, 3);
+        assert_eq!(verify(&text[..text.len() - 1]).unwrap_err().line, 6);
+    }
+
+    /// A chain whose hashes are all recomputed, so only what entries say can be wrong.
+    fn rechained(entries: &mut [Entry]) -> String {
+        let mut prev = None;
+        let mut text = String::new();
+        for entry in entries {
+            entry.prev_hash = prev;
+            entry.hash = entry.compute_hash();
+            prev = Some(entry.hash.clone());
+            text.push_str(&serde_json::to_string(entry).unwrap());
+            text.push('\n');
+        }
+        text
+    }
+
+    #[test]
+    fn entries_must_follow_from_the_ones_before_them() {
+        let text = ledger(9);
+        let entries: Vec<Entry> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(verify(&rechained(&mut entries.clone())).unwrap(), 9);
+        let message = |edit: &dyn Fn(&mut Vec<Entry>)| {
+            let mut forged = entries.clone();
+            edit(&mut forged);
+            verify(&rechained(&mut forged)).unwrap_err()
+        };
+        // An entry that says something else was live before it.
+        let t = message(&|e| e[2].previous_version = Some("sha256:9".into()));
+        assert_eq!(t.line, 3);
+        assert!(
+            t.message.contains("records sha256:9 as live"),
+            "{}",
+            t.message
+        );
+        // A promotion counting an approval nobody recorded, or the promoter's own.
+        let t = message(&|e| e[3].approvals = vec!["mallory".into()]);
+        assert!(t.message.contains("approval by mallory"), "{}", t.message);
+        let t = message(&|e| {
+            e[3].approvals = vec![e[3].actor.clone()];
+        });
+        assert!(t.message.contains("approval by a3"), "{}", t.message);
+        // A rollback to a version never live there.
+        let rollback = entries
+            .iter()
+            .position(|e| e.action == Action::Rollback)
+            .unwrap();
+        let t = message(&|e| e[rollback].version = "sha256:never".into());
+        assert_eq!(t.line, rollback + 1);
+        assert!(t.message.contains("never live"), "{}", t.message);
     }
 
     #[test]
@@ -574,13 +761,7 @@ mod tests {
         for n in [4, 9] {
             std::fs::remove_file(&ledger.path).unwrap();
             std::fs::remove_file(&ledger.index_path).unwrap();
-            let mut locked = ledger.lock().unwrap().unwrap();
-            for i in 0..n {
-                locked
-                    .append(new_entry(i + 100, Action::Promote, "dev"))
-                    .unwrap();
-            }
-            drop(locked);
+            append(&ledger, 100, 100 + n);
             std::fs::write(&ledger.index_path, &stale).unwrap();
             let loaded = ledger.load().unwrap().unwrap();
             assert_eq!(loaded.chain.entries, n as u64);
@@ -591,24 +772,26 @@ mod tests {
             std::fs::write(&ledger.index_path, junk).unwrap();
             assert_eq!(ledger.load().unwrap().unwrap(), read_whole(&ledger));
         }
-        // Two entries of the same length swapped inside the indexed part: the fingerprint
-        // differs, so the whole ledger is read and its links checked.
-        std::fs::remove_file(&ledger.path).unwrap();
-        append(&ledger, 0, 4);
+        // An index whose entry count was edited (its fingerprint still right) is not trusted.
+        let (mut snapshot, coverage) = ledger.read(Reading::Whole).unwrap().unwrap();
+        snapshot.chain.entries += 5;
+        index::write(&ledger.index_path, &snapshot, &coverage);
+        assert_eq!(ledger.load().unwrap().unwrap(), read_whole(&ledger));
+        // An edit inside the indexed part that keeps every offset: the fingerprint differs,
+        // so the whole ledger is read, every hash checked.
+        ledger.load().unwrap().unwrap();
         let text = ledger.read_text().unwrap();
-        let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines[1].len(), lines[2].len());
-        let swapped = format!("{}\n{}\n{}\n{}\n", lines[0], lines[2], lines[1], lines[3]);
-        std::fs::write(&ledger.path, swapped).unwrap();
+        std::fs::write(&ledger.path, text.replacen("\"a101\"", "\"b101\"", 1)).unwrap();
         let t = ledger.load().unwrap().unwrap_err();
         assert_eq!(t.line, 2, "{}", t.message);
+        assert!(t.message.contains("edited"), "{}", t.message);
         // A deleted ledger is an empty one, whatever the index says.
         std::fs::remove_file(&ledger.path).unwrap();
         assert_eq!(ledger.load().unwrap().unwrap(), Snapshot::default());
     }
 
     #[test]
-    fn entries_appended_after_the_index_have_every_hash_checked() {
+    fn entries_appended_after_the_index_are_checked() {
         let dir = tempfile::tempdir().unwrap();
         let ledger = ledger_in(dir.path());
         append(&ledger, 0, 3);
@@ -616,7 +799,6 @@ mod tests {
         append(&ledger, 3, 6);
         std::fs::write(&ledger.index_path, &indexed).unwrap();
         let text = ledger.read_text().unwrap();
-        // An edit in entry 4 (not the last): a whole read checks only the last hash.
         std::fs::write(&ledger.path, text.replace("\"a3\"", "\"mo\"")).unwrap();
         let t = ledger.load().unwrap().unwrap_err();
         assert_eq!(t.line, 4);
@@ -625,5 +807,15 @@ mod tests {
         std::fs::write(&ledger.index_path, &indexed).unwrap();
         std::fs::write(&ledger.path, &text[..text.len() - 2]).unwrap();
         assert_eq!(ledger.load().unwrap().unwrap_err().line, 6);
+    }
+
+    #[test]
+    fn reading_creates_no_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        append(&ledger_in(dir.path()), 0, 2);
+        std::fs::remove_dir_all(dir.path().join("scratch")).unwrap();
+        let ledger = ledger_in(dir.path());
+        assert_eq!(ledger.load().unwrap().unwrap().chain.entries, 2);
+        assert!(!dir.path().join("scratch").exists());
     }
 }

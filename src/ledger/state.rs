@@ -68,7 +68,46 @@ impl PromptState {
 }
 
 impl State {
-    pub fn apply(&mut self, change: Change<'_>) {
+    /// Why `change` could not have been written from this state, if it could not: what an
+    /// entry records about the state (the version it replaced, the approvals it counted, the
+    /// version a rollback returned to) must be what the entries before it say.
+    pub fn check(&self, change: &Change<'_>) -> Result<(), String> {
+        let (prompt, env) = (change.prompt_id, change.env);
+        let live = self.live_version(prompt, env);
+        let shown = |v: Option<&str>| v.map_or_else(|| "nothing".to_string(), |v| v.to_string());
+        if change.previous_version != live {
+            return Err(format!(
+                "it records {} as live in {env} before it, the ledger says {}",
+                shown(change.previous_version),
+                shown(live)
+            ));
+        }
+        match change.action {
+            Action::Approve => {}
+            Action::Promote => {
+                let approvers = self.approvals_of(prompt, change.version, env);
+                if let Some(missing) = change.approvals.iter().find(|a| {
+                    **a == change.actor || !approvers.is_some_and(|set| set.contains(**a))
+                }) {
+                    return Err(format!(
+                        "it counts an approval by {missing} that the ledger does not hold for {} in {env}",
+                        change.version
+                    ));
+                }
+            }
+            Action::Rollback => {
+                if live.is_none() || !self.ever_live(prompt, env).contains(&change.version) {
+                    return Err(format!(
+                        "it returns {env} to {}, which was never live there",
+                        change.version
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn apply(&mut self, change: &Change<'_>) {
         if !self.prompts.contains_key(change.prompt_id) {
             self.prompts
                 .insert(change.prompt_id.to_string(), PromptState::default());
@@ -170,12 +209,16 @@ impl State {
     }
 
     pub fn approvers(&self, prompt_id: &str, version: &str, env: &str) -> BTreeSet<String> {
+        self.approvals_of(prompt_id, version, env)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn approvals_of(&self, prompt_id: &str, version: &str, env: &str) -> Option<&BTreeSet<String>> {
         self.prompts
             .get(prompt_id)
             .and_then(|p| p.approvals.get(version))
             .and_then(|envs| envs.get(env))
-            .cloned()
-            .unwrap_or_default()
     }
 
     /// Whether the stacks' indices all point into their prompt's versions: an index file
@@ -228,7 +271,7 @@ mod tests {
         .into_iter()
         .enumerate()
         {
-            state.apply(entry(seq as u64 + 1, action, version, "prod", "x").change());
+            state.apply(&entry(seq as u64 + 1, action, version, "prod", "x").change());
         }
         assert_eq!(state.stack("p", "prod"), ["a", "d"]);
         assert_eq!(state.ever_live("p", "prod"), ["a", "b", "c", "d"]);
@@ -246,11 +289,11 @@ mod tests {
     #[test]
     fn approvals_are_distinct_per_version_and_environment() {
         let mut state = State::default();
-        state.apply(entry(1, Action::Approve, "a", "prod", "x").change());
-        state.apply(entry(2, Action::Approve, "a", "prod", "x").change());
-        state.apply(entry(3, Action::Approve, "a", "prod", "y").change());
-        state.apply(entry(4, Action::Approve, "b", "prod", "z").change());
-        state.apply(entry(5, Action::Approve, "a", "staging", "z").change());
+        state.apply(&entry(1, Action::Approve, "a", "prod", "x").change());
+        state.apply(&entry(2, Action::Approve, "a", "prod", "x").change());
+        state.apply(&entry(3, Action::Approve, "a", "prod", "y").change());
+        state.apply(&entry(4, Action::Approve, "b", "prod", "z").change());
+        state.apply(&entry(5, Action::Approve, "a", "staging", "z").change());
         assert_eq!(state.approvers("p", "a", "prod").len(), 2);
         assert_eq!(state.approvers("p", "b", "prod").len(), 1);
         assert_eq!(state.approvers("p", "a", "staging").len(), 1);
@@ -263,7 +306,7 @@ mod tests {
     #[test]
     fn an_index_pointing_outside_its_versions_is_not_trusted() {
         let mut state = State::default();
-        state.apply(entry(1, Action::Promote, "a", "prod", "x").change());
+        state.apply(&entry(1, Action::Promote, "a", "prod", "x").change());
         assert!(state.is_consistent());
         let mut broken = state.clone();
         broken

@@ -500,9 +500,13 @@ fn an_edited_field_is_caught() {
         l
     });
     verify_fails_at(&t, 3, "was edited");
-    // Status still reads it; only the full check recomputes every hash.
-    t.run_with(&["status"]).code(0);
-    // An edited last entry is caught before anything is appended.
+    // Every command checks every entry it reads (the edit changed bytes the state index
+    // covered, so the whole ledger is read again).
+    t.run_with(&["status"]).code(1).stderr_has(&format!(
+        "tampered: ledger {LEDGER}:3: seq 3: the hash does not match"
+    ));
+    append_refused(&t);
+    // An edited last entry too.
     let t = four_entries();
     tamper(&t, |mut l| {
         l[3] = l[3].replace("\"actor\":\"d\"", "\"actor\":\"mallory\"");
@@ -760,7 +764,6 @@ fn export_flagd_holds_every_promoted_version_and_a_canary() {
 /// in another clone and was pulled), every command answers as from the ledger alone.
 #[test]
 fn the_state_index_is_only_a_cache() {
-    const INDEX: &str = ".promptgate/promptgate.ledger.jsonl.index.json";
     let t = project();
     let run = evidence(&t);
     promote(&t, "dev", &run, "ann").code(0);
@@ -818,4 +821,67 @@ fn the_state_index_is_only_a_cache() {
     .code(2)
     .stderr_has("only");
     assert_eq!(ledger_lines(&t).len(), 3);
+}
+
+const INDEX: &str = ".promptgate/promptgate.ledger.jsonl.index.json";
+
+/// Edits the state kept in the index, leaving its fingerprint of the ledger as it was.
+fn forge_index(t: &Test, edit: impl Fn(&mut Value)) {
+    let mut index: Value = serde_json::from_str(&t.read(INDEX)).unwrap();
+    edit(&mut index["snapshot"]["state"]["prompts"]["demo"]);
+    t.write(INDEX, index.to_string());
+}
+
+/// Approvals written into the state index by hand do not promote: a promotion reads the
+/// whole ledger.
+#[test]
+fn forged_approvals_in_the_index_do_not_count() {
+    let t = sensitive_project();
+    let run = evidence(&t);
+    let version = t.prompt_version(PROMPT_PATH);
+    promote(&t, "dev", &run, "alice").code(0);
+    promote(&t, "staging", &run, "alice").code(0);
+    forge_index(&t, |demo| {
+        demo["approvals"] = serde_json::json!({ version.clone(): { "prod": ["m1", "m2"] } });
+    });
+    refused(
+        &t,
+        &promote(&t, "prod", &run, "carol"),
+        "prod needs 2 distinct approver(s)",
+    );
+}
+
+/// A rollback taken from a forged live stack is recorded, and `ledger verify` names it: an
+/// entry must follow from the entries before it.
+#[test]
+fn a_decision_from_a_forged_index_fails_verify() {
+    let t = project();
+    let run1 = evidence(&t);
+    promote(&t, "dev", &run1, "alice").code(0);
+    promote(&t, "staging", &run1, "alice").code(0);
+    t.write(
+        PROMPT_PATH,
+        PROMPT.replace("Answer briefly.", "Answer very briefly."),
+    );
+    let run2 = evidence(&t);
+    promote(&t, "dev", &run2, "alice").code(0);
+    // Claim staging once ran the second version (index 1), then the first.
+    forge_index(&t, |demo| {
+        demo["envs"]["staging"]["stack"] = serde_json::json!([1, 0]);
+        demo["envs"]["staging"]["ever"] = serde_json::json!([0, 1]);
+    });
+    t.run_with(&[
+        "rollback", "demo", "--env", "staging", "--reason", "r", "--actor", "ops",
+    ])
+    .code(0);
+    let seq = ledger_lines(&t).len();
+    verify_fails_at(&t, seq, "which was never live there");
+    t.run_with(&["ledger", "verify"])
+        .code(1)
+        .stderr_has("does not follow from the ones before it");
+    // Without the forged index every command sees it too.
+    std::fs::remove_file(t.path().join(INDEX)).unwrap();
+    t.run_with(&["status"])
+        .code(1)
+        .stderr_has("never live there");
 }

@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::cli::{
-    BackendKind, Cli, Command, CompareArgs, ExportCommand, GoldenArgs, HashArgs, LedgerCommand,
-    ReportArgs, ReportFormat, RunArgs, RunOptions,
+    BackendKind, Cli, Command, CompareArgs, ExportCommand, GateArgs, GoldenArgs, HashArgs,
+    LedgerCommand, ReportArgs, ReportFormat, RunArgs, RunOptions,
 };
 use crate::error::{Error, Location, Result};
 use crate::exit;
@@ -24,6 +24,7 @@ pub fn main(cli: Cli) -> Result<i32> {
         Command::Compare(args) => compare_command(&args),
         Command::Hash(args) => hash_command(&args),
         Command::Golden(args) => golden_command(&args),
+        Command::Gate(args) => gate_command(&args),
         Command::Report(args) => report_command(&args),
         Command::Approve(args) => governance::approve(
             &cwd()?,
@@ -125,27 +126,29 @@ fn render(format: ReportFormat, view: &RunView) -> String {
     }
 }
 
-/// Writes the requested reports of a finished run and, inside GitHub Actions, prints the
-/// annotations and appends the Markdown report to the job summary.
+/// Writes the requested reports of a finished run (without a path: `<run dir>/<stem>.<ext>`)
+/// and, inside GitHub Actions, prints the annotations and appends the Markdown report to the
+/// job summary.
 fn publish(
     run_dir: &Path,
+    stem: &str,
     specs: &[(ReportFormat, Option<PathBuf>)],
-    report: &report::Report,
+    view: impl FnOnce() -> Result<RunView>,
 ) -> Result<()> {
     let github = report::github::is_github_actions();
     if specs.is_empty() && !github {
         return Ok(());
     }
-    let view = RunView::load(run_dir)?;
+    let view = view()?;
     for (format, path) in specs {
         let path = path
             .clone()
-            .unwrap_or_else(|| run_dir.join(format!("report.{}", format.extension())));
+            .unwrap_or_else(|| run_dir.join(format!("{stem}.{}", format.extension())));
         std::fs::write(&path, render(*format, &view))
             .map_err(|e| Error::write_failed(&path, &e))?;
     }
     if github {
-        let mut lines = report::github::annotations(report).join("\n");
+        let mut lines = report::github::annotations(&view.report).join("\n");
         lines.push('\n');
         print_stdout(&lines);
         report::github::append_summary(&report::markdown::render_trimmed(
@@ -154,6 +157,99 @@ fn publish(
         ))?;
     }
     Ok(())
+}
+
+/// Judges a finished run again from its recorded outputs. Read-only: the run's report.json
+/// is the evidence a promotion rests on, and stays the judgement of the criteria it names.
+fn gate_command(args: &GateArgs) -> Result<i32> {
+    let cwd = cwd()?;
+    let report_specs = run_report_specs(&args.report)?;
+    let run_dir = &args.run_dir;
+    let manifest = Manifest::load(run_dir)?;
+    let at = || Location::file(run_dir.join(run::manifest::FILE_NAME));
+    if manifest.status != run::manifest::Status::Completed {
+        return Err(Error::input(
+            at(),
+            format!(
+                "the run is {:?}, not completed: finish it with `promptgate run --resume {}`",
+                manifest.status,
+                run_dir.display()
+            ),
+        ));
+    }
+    let project = Project::discover(&cwd)?;
+    let criteria_path = match &args.criteria {
+        Some(path) => path.clone(),
+        None => project.resolve(Path::new(&manifest.identity.criteria.path)),
+    };
+    let judging = Judging::load(&criteria_path)?;
+    let identity = &manifest.identity;
+    if judging.golden.hash != identity.golden.hash {
+        return Err(Error::input(
+            at(),
+            format!(
+                "the run used golden set {} ({}), the criteria {} pin {} ({}): a run can only be judged over the golden set it ran",
+                identity.golden.path,
+                crate::digest::short(&identity.golden.hash),
+                criteria_path.display(),
+                judging.golden.path.display(),
+                crate::digest::short(&judging.golden.hash)
+            ),
+        ));
+    }
+    let repeats = manifest.repeats;
+    let records =
+        run::resume::finished_calls(&judging.golden, &judging.scorers, repeats, run_dir, false)?;
+    let expected = judging.golden.cases.len() * repeats as usize;
+    if records.len() != expected {
+        return Err(Error::input(
+            Location::file(run_dir.join(run::calls::FILE_NAME)),
+            format!(
+                "{} of {expected} calls are recorded: the run is incomplete",
+                records.len()
+            ),
+        ));
+    }
+    let mut samples: Vec<crate::gate::Sample> = records
+        .iter()
+        .map(|r| run::sample_of(&judging.scorers.names, r))
+        .collect();
+    samples.sort_unstable_by_key(|s| (s.case, s.repeat));
+    let judgement = crate::gate::judge(
+        &judging.criteria,
+        &judging.golden,
+        &judging.scorers,
+        repeats,
+        &samples,
+    );
+    let mut identity = identity.clone();
+    identity.criteria = run::manifest::CriteriaRef {
+        path: project.relative(&judging.criteria.path),
+        version: judging.criteria.version,
+        hash: judging.criteria.hash.clone(),
+    };
+    let report = report::Report::new(&manifest.run_id, identity, repeats, judgement);
+    let shown = run_dir
+        .strip_prefix(&cwd)
+        .unwrap_or(run_dir)
+        .display()
+        .to_string();
+    print_stdout(&report::terminal::summary(&report, &shown));
+    let passed = report.passed();
+    publish(run_dir, "gate", &report_specs, || {
+        let calls = records
+            .iter()
+            .map(|r| report::view::CallLine::of(r, &manifest, &judging))
+            .collect();
+        let mut view = RunView::new(report, calls);
+        view.set_golden(&judging.golden);
+        Ok(view)
+    })?;
+    Ok(if passed {
+        exit::PASS
+    } else {
+        exit::GATE_FAILED
+    })
 }
 
 fn report_command(args: &ReportArgs) -> Result<i32> {
@@ -194,7 +290,9 @@ fn run_command(args: &RunArgs) -> Result<i32> {
         .display()
         .to_string();
     print_stdout(&report::terminal::summary(&outcome.report, &shown_dir));
-    publish(&outcome.run_dir, &report_specs, &outcome.report)?;
+    publish(&outcome.run_dir, "report", &report_specs, || {
+        RunView::load(&outcome.run_dir)
+    })?;
     Ok(if outcome.report.passed() {
         exit::PASS
     } else {

@@ -34,6 +34,9 @@ pub enum Command {
     Hash(HashArgs),
     /// Print a golden set's hash (the value a criteria file pins) and its case count.
     Golden(GoldenArgs),
+    /// Judge a finished run again, by its own criteria or by another criteria file over
+    /// the same golden set (exit 0 pass, 1 fail). The run's report.json is never changed.
+    Gate(GateArgs),
     /// Render a finished run again: md, json, junit, csv or html.
     Report(ReportArgs),
     /// Record an approval of a prompt file's current version for one environment.
@@ -245,6 +248,23 @@ impl ReportFormat {
     pub fn parse(text: &str) -> Option<ReportFormat> {
         <ReportFormat as ValueEnum>::from_str(text, true).ok()
     }
+}
+
+#[derive(Debug, Args)]
+pub struct GateArgs {
+    /// A finished run directory (holding manifest.json and calls.jsonl).
+    #[arg(value_name = "RUN_DIR")]
+    pub run_dir: PathBuf,
+
+    /// Criteria to judge by; default the criteria file the run recorded. Must pin the run's
+    /// golden set. Every call is scored again from its recorded output.
+    #[arg(long, value_name = "FILE")]
+    pub criteria: Option<PathBuf>,
+
+    /// Write a report of this judgement: md, json, junit, csv or html, to PATH or (without
+    /// =PATH) to <run dir>/gate.<ext>. Repeatable.
+    #[arg(long, value_name = "FMT[=PATH]")]
+    pub report: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -52,6 +52,36 @@ pub struct CallLine {
 }
 
 impl CallLine {
+    /// The line a call of `manifest`'s run would have in calls.jsonl, scored by `judging`.
+    pub fn of(
+        record: &crate::run::calls::CallRecord,
+        manifest: &crate::run::manifest::Manifest,
+        judging: &crate::plan::Judging,
+    ) -> CallLine {
+        CallLine {
+            ts: humantime::format_rfc3339_millis(record.finished_at).to_string(),
+            run_id: manifest.run_id.clone(),
+            case_id: judging.golden.cases[record.case_index].id.clone(),
+            repeat: record.repeat,
+            prompt_id: manifest.identity.prompt.id.clone(),
+            prompt_version: manifest.identity.prompt.version.clone(),
+            model: record.model.clone(),
+            response_hash: record.response_hash.clone(),
+            latency_ms: record.latency_ms,
+            tokens_in: record.tokens_in,
+            tokens_out: record.tokens_out,
+            attempts: record.attempts,
+            cached: record.cached,
+            error: record.error.clone(),
+            output: record.output.clone(),
+            scores: record
+                .scores
+                .iter()
+                .map(|(slot, score)| (judging.scorers.names[*slot].clone(), score.clone()))
+                .collect(),
+        }
+    }
+
     /// Passed when the call succeeded and every scorer that judged it passed; a failed call
     /// passes nothing (as in the gate).
     pub fn passed(&self) -> bool {

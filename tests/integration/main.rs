@@ -19,6 +19,7 @@ mod hash;
 mod inputs;
 mod litellm;
 mod openai_backend;
+mod rejudge;
 mod robustness;
 mod run_dir;
 mod scorers;

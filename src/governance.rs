@@ -71,7 +71,11 @@ impl Governance {
                 )));
             }
         }
-        let approvals = promotion.approvals.clone().unwrap_or_default();
+        // Without an `approvals` table, a sensitive prompt still needs one approver (not its
+        // promoter) for the last environment: `sensitive` must never mean nothing.
+        let approvals = promotion.approvals.clone().unwrap_or_else(|| {
+            BTreeMap::from([(environments.last().cloned().unwrap_or_default(), 1)])
+        });
         for env in approvals.keys() {
             if !environments.contains(env) {
                 return Err(project.config_error(format!(
@@ -110,7 +114,7 @@ impl Governance {
             .position(|e| e == env)
             .ok_or_else(|| {
                 Error::usage(format!(
-                    "unknown environment {env:?}: promptgate.toml's [promotion] environments are {}",
+                    "unknown environment {env:?}: the environments are {} ([promotion] environments in promptgate.toml; dev, staging, prod without one)",
                     self.environments.join(", ")
                 ))
             })
@@ -216,7 +220,7 @@ pub fn approve(
     })?;
     let needed = gov.approvals.get(env).copied().unwrap_or(0);
     print_stdout(&format!(
-        "approved {} {} for {env} by {actor} (ledger seq {}; {} distinct approver(s), {env} needs {needed} for a sensitive prompt)\n",
+        "approved {} {} for {env} by {actor} (ledger seq {}; {} distinct approver(s) of this version for {env}; a sensitive prompt needs {needed} besides its promoter)\n",
         prompt.id,
         prompt.short_version(),
         entry.seq,
@@ -688,6 +692,12 @@ pub fn export_flagd(cwd: &Path, req: &FlagdRequest<'_>) -> Result<i32> {
         flags.insert(id.clone(), flag);
     }
     let count = flags.len();
+    // An empty flag file deployed would switch every prompt off: refuse to write one.
+    if count == 0 {
+        return Err(Error::usage(format!(
+            "nothing is live in {env}: no flag to export (promote a prompt to {env} first)"
+        )));
+    }
     let mut text = serde_json::to_string_pretty(&json!({
         "$schema": "https://flagd.dev/schema/v0/flags.json",
         "flags": flags,
@@ -707,12 +717,19 @@ pub fn export_flagd(cwd: &Path, req: &FlagdRequest<'_>) -> Result<i32> {
     Ok(exit::PASS)
 }
 
-/// Prompt files directly under the project's `prompts/` folder, parsed (unparseable ones
-/// are reported on stderr and skipped).
-fn working_copies(gov: &Governance) -> Vec<Prompt> {
-    let dir = gov.project.root.join("prompts");
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        return Vec::new();
+/// The project's `prompts/` folder.
+fn prompts_dir(gov: &Governance) -> PathBuf {
+    gov.project.root.join("prompts")
+}
+
+/// Prompt files directly under the project's `prompts/` folder, parsed: one that does not
+/// parse is an input error, never skipped.
+fn working_copies(gov: &Governance) -> Result<Vec<Prompt>> {
+    let dir = prompts_dir(gov);
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::unreadable(&dir, &e)),
     };
     let mut paths: Vec<PathBuf> = entries
         .flatten()
@@ -720,16 +737,7 @@ fn working_copies(gov: &Governance) -> Vec<Prompt> {
         .filter(|p| p.extension().is_some_and(|e| e == "toml") && p.is_file())
         .collect();
     paths.sort();
-    paths
-        .iter()
-        .filter_map(|p| match Prompt::load(p) {
-            Ok(prompt) => Some(prompt),
-            Err(e) => {
-                note(&format!("promptgate: skipped {e}"));
-                None
-            }
-        })
-        .collect()
+    paths.iter().map(|p| Prompt::load(p)).collect()
 }
 
 pub fn status(cwd: &Path, json_format: bool) -> Result<i32> {
@@ -739,7 +747,7 @@ pub fn status(cwd: &Path, json_format: bool) -> Result<i32> {
         Err(t) => return Ok(tampered(&gov, &t)),
     };
     let state = &snapshot.state;
-    let files = working_copies(&gov);
+    let files = working_copies(&gov)?;
     let mut ids: BTreeSet<String> = files.iter().map(|p| p.id.clone()).collect();
     ids.extend(state.prompts.keys().cloned());
     let mut prompts = Vec::new();
@@ -757,20 +765,23 @@ pub fn status(cwd: &Path, json_format: bool) -> Result<i32> {
         let mut envs = Vec::new();
         for env in &gov.environments {
             let live = state.live(id, env);
-            let differs = match (live, mine.is_empty()) {
-                (Some(entry), false) => Some(mine.iter().any(|p| p.version != entry.version)),
-                _ => None,
-            };
+            // Several files may hold versions of one prompt: the live one matches when any does.
+            let matching = live.and_then(|entry| mine.iter().find(|p| p.version == entry.version));
+            let differs = live
+                .filter(|_| !mine.is_empty())
+                .map(|_| matching.is_none());
             match live {
                 Some(entry) => text.push_str(&format!(
-                    "  {env:<10} {}  since {} by {}{}\n",
+                    "  {env:<10} {}  since {} by {}  ({})\n",
                     digest::short(&entry.version),
                     entry.ts,
                     entry.actor,
-                    match differs {
-                        Some(true) => "  (working copy differs)",
-                        Some(false) => "  (working copy matches)",
-                        None => "  (no working copy)",
+                    match (matching, mine.len()) {
+                        (Some(p), 1) => format!("working copy matches {}", gov.shown(&p.path)),
+                        (Some(p), _) => format!("matches {}", gov.shown(&p.path)),
+                        (None, 0) => "no working copy".to_string(),
+                        (None, 1) => "working copy differs".to_string(),
+                        (None, _) => "no working copy matches".to_string(),
                     }
                 )),
                 None => text.push_str(&format!("  {env:<10} -\n")),
@@ -830,6 +841,17 @@ pub fn verify(cwd: &Path, base_ref: Option<&str>) -> Result<i32> {
     let gov = Governance::load(cwd)?;
     let text = gov.ledger.read_text()?;
     let shown = gov.shown(&gov.ledger.path);
+    // Nothing to verify is not a verified ledger: a deleted ledger must not pass.
+    if text.is_empty() {
+        return Err(Error::input(
+            Location::file(&gov.ledger.path),
+            if gov.ledger.path.exists() {
+                "the ledger is empty: nothing to verify"
+            } else {
+                "no ledger here: nothing to verify (the first approve or promote creates it; check [promotion] ledger in promptgate.toml)"
+            },
+        ));
+    }
     let entries = match ledger::verify(&text) {
         Ok(entries) => entries,
         Err(t) => return Ok(tampered(&gov, &t)),
@@ -945,7 +967,14 @@ pub fn audit(cwd: &Path, max_age_days: u64) -> Result<i32> {
         }
     }
     let mut findings: Vec<String> = Vec::new();
-    for prompt in working_copies(&gov) {
+    let prompts = working_copies(&gov)?;
+    if prompts.is_empty() {
+        return Err(Error::input(
+            Location::file(&prompts_dir(&gov)),
+            "no prompt files (*.toml) here: nothing to audit (prompts live in prompts/ beside promptgate.toml)",
+        ));
+    }
+    for prompt in prompts {
         let shown = gov.shown(&prompt.path);
         if prompt.owner.as_deref().is_none_or(|o| o.trim().is_empty()) {
             findings.push(format!("{shown} ({}): no owner", prompt.id));

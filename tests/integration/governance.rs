@@ -157,7 +157,7 @@ fn promotes_through_every_environment_with_status_after_each_step() {
         t.run_with(&["status"])
             .code(0)
             .stdout_has(&format!("{env:<10} {}  since ", short(&version)))
-            .stdout_has("by alice  (working copy matches)");
+            .stdout_has("by alice  (working copy matches prompts/p.toml)");
     }
     // The store holds the promoted file byte for byte.
     let stored = t
@@ -485,11 +485,15 @@ fn append_refused(t: &Test) {
 }
 
 #[test]
-fn a_missing_ledger_is_empty() {
-    project()
-        .run_with(&["ledger", "verify"])
-        .code(0)
-        .stdout_has("0 entries");
+fn a_missing_or_empty_ledger_does_not_verify() {
+    let t = project();
+    t.run_with(&["ledger", "verify"])
+        .input_error(&[LEDGER, "no ledger here"]);
+    t.write(LEDGER, "");
+    t.run_with(&["ledger", "verify"])
+        .input_error(&[LEDGER, "the ledger is empty"]);
+    // Status still shows what there is.
+    t.run_with(&["status"]).code(0).stdout_has("demo");
 }
 
 #[test]
@@ -884,4 +888,58 @@ fn a_decision_from_a_forged_index_fails_verify() {
     t.run_with(&["status"])
         .code(1)
         .stderr_has("never live there");
+}
+
+/// Empty input never passes: no prompt to audit, nothing live to export, a prompt file that
+/// does not parse.
+#[test]
+fn nothing_to_check_is_not_a_pass() {
+    let t = Test::new().file("promptgate.toml", CONFIG);
+    t.run_with(&["audit"])
+        .input_error(&["prompts", "nothing to audit"]);
+    let t = project();
+    t.run_with(&["export", "flagd"])
+        .input_error(&["nothing is live in prod"]);
+    t.write("prompts/broken.toml", "id = \n");
+    t.run_with(&["audit"]).input_error(&["prompts/broken.toml"]);
+    t.run_with(&["status"])
+        .input_error(&["prompts/broken.toml"]);
+}
+
+/// Without an `approvals` table a sensitive prompt still needs one approver for the last
+/// environment.
+#[test]
+fn a_sensitive_prompt_needs_an_approver_by_default() {
+    let t = sensitive_project().file("promptgate.toml", "[promotion]\n");
+    let run = evidence(&t);
+    promote(&t, "dev", &run, "alice").code(0);
+    promote(&t, "staging", &run, "alice").code(0);
+    refused(
+        &t,
+        &promote(&t, "prod", &run, "alice"),
+        "prod needs 1 distinct approver(s)",
+    );
+    approve(&t, "prod", "bob").code(0);
+    promote(&t, "prod", &run, "alice").code(0);
+}
+
+/// Two files holding versions of one prompt: the live version matches when either does.
+#[test]
+fn status_finds_the_live_version_among_several_files() {
+    let t = project();
+    let run = evidence(&t);
+    promote(&t, "dev", &run, "alice").code(0);
+    t.write(
+        "prompts/p2.toml",
+        PROMPT.replace("Answer briefly.", "Answer at length."),
+    );
+    t.run_with(&["status"])
+        .code(0)
+        .stdout_has("(matches prompts/p.toml)");
+    let (_, differs) = live(&t, "dev");
+    assert_eq!(differs, Value::from(false));
+    std::fs::remove_file(t.path().join(PROMPT_PATH)).unwrap();
+    t.run_with(&["status"])
+        .code(0)
+        .stdout_has("(working copy differs)");
 }

@@ -970,7 +970,7 @@ pub fn audit(cwd: &Path, max_age_days: u64) -> Result<i32> {
     let prompts = working_copies(&gov)?;
     if prompts.is_empty() {
         return Err(Error::input(
-            Location::file(&prompts_dir(&gov)),
+            Location::file(prompts_dir(&gov)),
             "no prompt files (*.toml) here: nothing to audit (prompts live in prompts/ beside promptgate.toml)",
         ));
     }

@@ -107,6 +107,16 @@ fn run_report_specs(specs: &[String]) -> Result<Vec<(ReportFormat, Option<PathBu
                     "--report {format}: use md, json, html, junit or csv (optionally =PATH)"
                 ))
             })?;
+            // Found now, not after every call has been made.
+            if let Some(folder) = path.as_deref().and_then(Path::parent)
+                && !folder.as_os_str().is_empty()
+                && !folder.is_dir()
+            {
+                return Err(Error::usage(format!(
+                    "--report {spec}: the folder {} does not exist",
+                    folder.display()
+                )));
+            }
             Ok((format, path))
         })
         .collect()
@@ -165,6 +175,12 @@ fn gate_command(args: &GateArgs) -> Result<i32> {
     let cwd = cwd()?;
     let report_specs = run_report_specs(&args.report)?;
     let run_dir = &args.run_dir;
+    if !run_dir.is_dir() {
+        return Err(Error::input(
+            Location::file(run_dir),
+            "no run directory here: gate takes the directory a run printed",
+        ));
+    }
     let manifest = Manifest::load(run_dir)?;
     let at = || Location::file(run_dir.join(run::manifest::FILE_NAME));
     if manifest.status != run::manifest::Status::Completed {

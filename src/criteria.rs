@@ -192,7 +192,16 @@ impl Criteria {
                 Location::file(path),
                 format!(
                     "[golden] sha256 = {:?} is not a sha256 id; run `promptgate golden {}` and paste its first line",
-                    file.golden.sha256, file.golden.path
+                    file.golden.sha256,
+                    // The command runs from where promptgate was started, not beside the
+                    // criteria file the path is relative to.
+                    lexically_normal(
+                        &path
+                            .parent()
+                            .unwrap_or(Path::new(""))
+                            .join(&file.golden.path)
+                    )
+                    .display()
                 ),
             ));
         }
@@ -238,6 +247,14 @@ impl Criteria {
                         ),
                     ));
                 }
+            }
+            if let (Some(min), Some(max)) = (gate.min, gate.max)
+                && min > max
+            {
+                return Err(Error::input(
+                    at_line(line),
+                    format!("gate {metric}: min {min} is above max {max}, so no run could pass"),
+                ));
             }
             if let Some(tag) = &gate.tag
                 && tag.trim().is_empty()
@@ -392,6 +409,10 @@ mod tests {
             (
                 "[[gates]]\nmetric = \"pass_rate\"\nmin = 95\n",
                 "outside 0..=1",
+            ),
+            (
+                "[[gates]]\nmetric = \"pass_rate\"\nmin = 0.9\nmax = 0.1\n",
+                "min 0.9 is above max 0.1",
             ),
             ("", "must check something"),
             ("[[scorers]]\ntype = \"nope\"\n", "nope"),

@@ -236,6 +236,24 @@ fn read_jsonl(path: &Path, file: File, builder: &mut Builder<'_>) -> Result<()> 
         if text.trim().is_empty() {
             continue;
         }
+        // serde would read a struct from an array, by position: only an object is a case.
+        if !text.trim_start().starts_with('{') {
+            let err = serde_json::from_str::<Value>(text).err();
+            return Err(Error::input(
+                at(),
+                match err {
+                    Some(syntax) => {
+                        format!("not valid JSON: {}", strip_position(&syntax.to_string()))
+                    }
+                    None => format!(
+                        "expected a JSON object per line, found {}",
+                        serde_json::from_str::<Value>(text)
+                            .map(|v| json_type(&v))
+                            .unwrap_or("something else")
+                    ),
+                },
+            ));
+        }
         // The common case parses once; only a line that fails is parsed again to say why.
         let raw: JsonCase = match serde_json::from_str(text) {
             Ok(raw) => raw,
@@ -440,6 +458,14 @@ mod tests {
             (
                 &b"{\"id\":\"a\"}\n[1,2]\n"[..],
                 "g.jsonl:2: expected a JSON object",
+            ),
+            (
+                &b"{\"id\":\"a\"}\n[\"b\", {\"x\": 1}, \"B\"]\n"[..],
+                "g.jsonl:2: expected a JSON object per line, found an array",
+            ),
+            (
+                &b"\"a\"\n"[..],
+                "g.jsonl:1: expected a JSON object per line, found a string",
             ),
             (
                 b"{\"id\":\"a\"}\n{\"id\":\"b\",\n",

@@ -138,16 +138,21 @@ impl Prompt {
                 format!("review_by {date:?} is not a date: write it as YYYY-MM-DD"),
             ));
         }
-        for (name, value) in [
-            ("temperature", file.model.temperature),
-            ("top_p", file.model.top_p),
+        // The ranges the OpenAI chat API accepts, which every compatible server follows.
+        for (name, value, range) in [
+            ("temperature", file.model.temperature, 0.0..=2.0),
+            ("top_p", file.model.top_p, 0.0..=1.0),
         ] {
             if let Some(value) = value
-                && !value.is_finite()
+                && !range.contains(&value)
             {
                 return Err(Error::input(
                     at(),
-                    format!("[model] {name} = {value} is not a finite number"),
+                    format!(
+                        "[model] {name} = {value} is outside {}..={}",
+                        range.start(),
+                        range.end()
+                    ),
                 ));
             }
         }
@@ -299,5 +304,22 @@ content = "{{ question }}"
         let unknown = BASE.replace("[model]", "colour = \"red\"\n[model]");
         let err = Prompt::parse(Path::new("p.toml"), &unknown).unwrap_err();
         assert!(err.to_string().starts_with("p.toml:"), "{err}");
+        for (from, to, needle) in [
+            (
+                "temperature = 0.0",
+                "temperature = 7",
+                "temperature = 7 is outside 0..=2",
+            ),
+            ("temperature = 0.0", "temperature = -0.5", "outside 0..=2"),
+            ("temperature = 0.0", "temperature = nan", "outside 0..=2"),
+            (
+                "temperature = 0.0",
+                "top_p = 1.5",
+                "top_p = 1.5 is outside 0..=1",
+            ),
+        ] {
+            let err = Prompt::parse(Path::new("p.toml"), &BASE.replace(from, to)).unwrap_err();
+            assert!(err.to_string().contains(needle), "{err}");
+        }
     }
 }

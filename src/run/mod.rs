@@ -467,9 +467,10 @@ pub async fn execute(plan: Arc<RunPlan>, resume: Option<Resume>) -> Result<RunOu
         manifest.status = Status::Interrupted;
         manifest.write(&run_dir)?;
         return Err(Error::Interrupted(format!(
-            "{} of {total} calls finished; they are in {}",
+            "{} of {total} calls finished; they are in {}; finish with `promptgate run --resume {}`",
             samples.len(),
-            run_dir.join(calls::FILE_NAME).display()
+            run_dir.join(calls::FILE_NAME).display(),
+            run_dir.display()
         )));
     }
 

@@ -642,3 +642,17 @@ fn mock_response_using_a_variable_the_case_lacks() {
         "the error names the case: {line}"
     );
 }
+
+/// A --report path into a folder that does not exist is refused before any call is made.
+#[test]
+fn a_report_into_a_missing_folder_is_refused_up_front() {
+    let t = crate::support::Test::project();
+    let mut args = crate::support::RUN.to_vec();
+    args.extend(["--report", "md=nowhere/r.md"]);
+    t.run_with(&args)
+        .input_error(&["--report md=nowhere/r.md", "folder nowhere does not exist"]);
+    assert!(
+        !t.path().join(".promptgate/runs").exists(),
+        "no run was started"
+    );
+}

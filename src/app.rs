@@ -473,99 +473,129 @@ fn report_targets(specs: &[String], default_dir: &Path) -> Result<Vec<(ReportFor
         .collect())
 }
 
-/// One side of a comparison: a finished run directory read as it is, or a prompt file run
-/// now with the given options.
-fn compare_side(
+/// One side of a comparison, checked before anything runs: a finished run directory (its
+/// manifest read) or a prompt file (its run planned).
+enum Prepared {
+    Run(PathBuf, Manifest),
+    Prompt(PathBuf, Arc<RunPlan>),
+}
+
+impl Prepared {
+    fn repeats(&self) -> u32 {
+        match self {
+            Prepared::Run(_, manifest) => manifest.repeats,
+            Prepared::Prompt(_, plan) => plan.repeat,
+        }
+    }
+}
+
+fn prepare_side(
     label: &str,
     path: &Path,
     args: &CompareArgs,
     judging: &Judging,
+    cwd: &Path,
+) -> Result<Prepared> {
+    if !path.is_dir() {
+        let plan = RunPlan::build(path, &args.criteria, &args.options, cwd)?;
+        return Ok(Prepared::Prompt(path.to_path_buf(), Arc::new(plan)));
+    }
+    let manifest = Manifest::load(path)?;
+    let at = || Location::file(path.join(run::manifest::FILE_NAME));
+    if manifest.status != run::manifest::Status::Completed {
+        return Err(Error::input(
+            at(),
+            format!(
+                "the {label} run is {:?}, not completed: finish it with `promptgate run --resume {}`",
+                manifest.status,
+                path.display()
+            ),
+        ));
+    }
+    let identity = &manifest.identity;
+    if identity.golden.hash != judging.golden.hash {
+        return Err(Error::input(
+            at(),
+            format!(
+                "the {label} run used golden set {} ({}), the criteria pin {}: both sides must run the same golden set",
+                identity.golden.path,
+                crate::digest::short(&identity.golden.hash),
+                crate::digest::short(&judging.golden.hash)
+            ),
+        ));
+    }
+    if identity.criteria.hash != judging.criteria.hash {
+        return Err(Error::input(
+            at(),
+            format!(
+                "the {label} run was judged by criteria {} version {} ({}), not {} version {} ({}): both sides must use the same criteria",
+                identity.criteria.path,
+                identity.criteria.version,
+                crate::digest::short(&identity.criteria.hash),
+                judging.criteria.path.display(),
+                judging.criteria.version,
+                crate::digest::short(&judging.criteria.hash)
+            ),
+        ));
+    }
+    Ok(Prepared::Run(path.to_path_buf(), manifest))
+}
+
+/// A prepared side, read (a run directory) or run now (a prompt file).
+fn compare_side(
+    label: &str,
+    prepared: Prepared,
+    judging: &Judging,
     runtime: &tokio::runtime::Runtime,
     cwd: &Path,
 ) -> Result<compare::Side> {
-    if path.is_dir() {
-        let manifest = Manifest::load(path)?;
-        let at = || Location::file(path.join(run::manifest::FILE_NAME));
-        if manifest.status != run::manifest::Status::Completed {
-            return Err(Error::input(
-                at(),
-                format!(
-                    "the {label} run is {:?}, not completed: finish it with `promptgate run --resume {}`",
-                    manifest.status,
-                    path.display()
-                ),
-            ));
+    match prepared {
+        Prepared::Run(path, manifest) => {
+            let records = run::resume::finished_calls(
+                &judging.golden,
+                &judging.scorers,
+                manifest.repeats,
+                &path,
+                false,
+            )?;
+            let mut samples: Vec<crate::gate::Sample> = records
+                .iter()
+                .map(|r| run::sample_of(&judging.scorers.names, r))
+                .collect();
+            samples.sort_unstable_by_key(|s| (s.case, s.repeat));
+            let report_path = path.join(report::JSON_FILE_NAME);
+            let report: report::Report =
+                serde_json::from_str(&crate::error::read_text(&report_path)?).map_err(|e| {
+                    Error::input(
+                        Location::line(&report_path, e.line()),
+                        format!("not a promptgate report: {e}"),
+                    )
+                })?;
+            Ok(compare::Side {
+                run_dir: path.display().to_string(),
+                report,
+                samples,
+            })
         }
-        let identity = &manifest.identity;
-        if identity.golden.hash != judging.golden.hash {
-            return Err(Error::input(
-                at(),
-                format!(
-                    "the {label} run used golden set {} ({}), the criteria pin {}: both sides must run the same golden set",
-                    identity.golden.path,
-                    crate::digest::short(&identity.golden.hash),
-                    crate::digest::short(&judging.golden.hash)
-                ),
+        Prepared::Prompt(path, plan) => {
+            let outcome = runtime.block_on(run::execute(plan, None))?;
+            let shown = outcome
+                .run_dir
+                .strip_prefix(cwd)
+                .unwrap_or(&outcome.run_dir)
+                .display()
+                .to_string();
+            crate::interrupt::note(format_args!(
+                "promptgate: {label} {} ran as {shown} (verdict {})",
+                path.display(),
+                outcome.report.verdict_word()
             ));
+            Ok(compare::Side {
+                run_dir: shown,
+                report: outcome.report,
+                samples: outcome.samples,
+            })
         }
-        if identity.criteria.hash != judging.criteria.hash {
-            return Err(Error::input(
-                at(),
-                format!(
-                    "the {label} run was judged by criteria {} version {} ({}), not {} version {} ({}): both sides must use the same criteria",
-                    identity.criteria.path,
-                    identity.criteria.version,
-                    crate::digest::short(&identity.criteria.hash),
-                    judging.criteria.path.display(),
-                    judging.criteria.version,
-                    crate::digest::short(&judging.criteria.hash)
-                ),
-            ));
-        }
-        let records = run::resume::finished_calls(
-            &judging.golden,
-            &judging.scorers,
-            manifest.repeats,
-            path,
-            false,
-        )?;
-        let mut samples: Vec<crate::gate::Sample> = records
-            .iter()
-            .map(|r| run::sample_of(&judging.scorers.names, r))
-            .collect();
-        samples.sort_unstable_by_key(|s| (s.case, s.repeat));
-        let report_path = path.join(report::JSON_FILE_NAME);
-        let report: report::Report = serde_json::from_str(&crate::error::read_text(&report_path)?)
-            .map_err(|e| {
-                Error::input(
-                    Location::line(&report_path, e.line()),
-                    format!("not a promptgate report: {e}"),
-                )
-            })?;
-        Ok(compare::Side {
-            run_dir: path.display().to_string(),
-            report,
-            samples,
-        })
-    } else {
-        let plan = Arc::new(RunPlan::build(path, &args.criteria, &args.options, cwd)?);
-        let outcome = runtime.block_on(run::execute(plan, None))?;
-        let shown = outcome
-            .run_dir
-            .strip_prefix(cwd)
-            .unwrap_or(&outcome.run_dir)
-            .display()
-            .to_string();
-        crate::interrupt::note(format_args!(
-            "promptgate: {label} {} ran as {shown} (verdict {})",
-            path.display(),
-            outcome.report.verdict_word()
-        ));
-        Ok(compare::Side {
-            run_dir: shown,
-            report: outcome.report,
-            samples: outcome.samples,
-        })
     }
 }
 
@@ -578,32 +608,46 @@ fn compare_command(args: &CompareArgs) -> Result<i32> {
     if args.resamples == 0 {
         return Err(Error::usage("--resamples must be at least 1"));
     }
+    // Both sides are checked before either spends a call.
+    let baseline = prepare_side("baseline", &args.baseline, args, &judging, &cwd)?;
+    let candidate = prepare_side("candidate", &args.candidate, args, &judging, &cwd)?;
+    if baseline.repeats() != candidate.repeats() {
+        return Err(Error::usage(format!(
+            "the baseline has {} repeats per case and the candidate {}: compare runs made with the same --repeat",
+            baseline.repeats(),
+            candidate.repeats()
+        )));
+    }
     let runtime = runtime()?;
-    let side = |label: &str, path: &Path| compare_side(label, path, args, &judging, &runtime, &cwd);
+    let side =
+        |label: &str, prepared: Prepared| compare_side(label, prepared, &judging, &runtime, &cwd);
     let stopped = |after: &str| {
         Error::Interrupted(format!(
             "compare stopped {after}; finished runs are under their run directories"
         ))
     };
-    let (baseline, candidate) = if args.baseline.is_dir() && args.candidate.is_dir() {
-        // Reading and re-scoring two finished runs is independent work: one core each.
-        let (baseline, candidate) = std::thread::scope(|scope| {
-            let baseline = scope.spawn(|| side("baseline", &args.baseline));
-            let candidate = side("candidate", &args.candidate);
-            let baseline = baseline
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (baseline, candidate)
-        });
-        (baseline?, candidate?)
-    } else {
-        // Prompt files are run one after the other, each with the full --concurrency; a
-        // failed or interrupted baseline stops before the candidate spends a call.
-        let baseline = side("baseline", &args.baseline)?;
-        if crate::interrupt::requested() {
-            return Err(stopped("after the baseline"));
+    let (baseline, candidate) = match (baseline, candidate) {
+        (baseline @ Prepared::Run(..), candidate @ Prepared::Run(..)) => {
+            // Reading and re-scoring two finished runs is independent work: one core each.
+            let (baseline, candidate) = std::thread::scope(|scope| {
+                let baseline = scope.spawn(|| side("baseline", baseline));
+                let candidate = side("candidate", candidate);
+                let baseline = baseline
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                (baseline, candidate)
+            });
+            (baseline?, candidate?)
         }
-        (baseline, side("candidate", &args.candidate)?)
+        (baseline, candidate) => {
+            // Prompt files are run one after the other, each with the full --concurrency; a
+            // failed or interrupted baseline stops before the candidate spends a call.
+            let baseline = side("baseline", baseline)?;
+            if crate::interrupt::requested() {
+                return Err(stopped("after the baseline"));
+            }
+            (baseline, side("candidate", candidate)?)
+        }
     };
     if crate::interrupt::requested() {
         return Err(stopped("before judging"));

@@ -307,3 +307,40 @@ fn compare_writes_html_for_the_comparison_and_junit_for_the_candidate() {
     test.run_with(&[&COMPARE_DEMO[..], &["--report", "pdf"]].concat())
         .input_error(&["--report pdf"]);
 }
+
+/// Both sides are checked before either spends a call: a missing candidate or a repeat
+/// count that differs from the baseline run's stops the comparison with no new run.
+#[test]
+fn both_sides_are_checked_before_anything_runs() {
+    let t = crate::support::Test::project();
+    let out = t.run_with(&crate::support::RUN);
+    out.code(0);
+    let baseline = out.run_dir().path.display().to_string();
+    let runs = || t.run_dirs(".promptgate/runs").len();
+    assert_eq!(runs(), 1);
+    t.run_with(&[
+        "compare",
+        "--baseline",
+        crate::support::PROMPT_PATH,
+        "--candidate",
+        "prompts/nope.toml",
+        "--criteria",
+        crate::support::CRITERIA_PATH,
+    ])
+    .input_error(&["prompts/nope.toml"]);
+    assert_eq!(runs(), 1, "the baseline was not run");
+    t.run_with(&[
+        "compare",
+        "--baseline",
+        &baseline,
+        "--candidate",
+        crate::support::PROMPT_PATH,
+        "--criteria",
+        crate::support::CRITERIA_PATH,
+        "--repeat",
+        "3",
+    ])
+    .code(2)
+    .stderr_has("the baseline has 1 repeats per case and the candidate 3");
+    assert_eq!(runs(), 1, "the candidate was not run");
+}

@@ -476,7 +476,7 @@ fn report_targets(specs: &[String], default_dir: &Path) -> Result<Vec<(ReportFor
 /// One side of a comparison, checked before anything runs: a finished run directory (its
 /// manifest read) or a prompt file (its run planned).
 enum Prepared {
-    Run(PathBuf, Manifest),
+    Run(PathBuf, Box<Manifest>),
     Prompt(PathBuf, Arc<RunPlan>),
 }
 
@@ -538,7 +538,7 @@ fn prepare_side(
             ),
         ));
     }
-    Ok(Prepared::Run(path.to_path_buf(), manifest))
+    Ok(Prepared::Run(path.to_path_buf(), Box::new(manifest)))
 }
 
 /// A prepared side, read (a run directory) or run now (a prompt file).

@@ -15,8 +15,10 @@ struct CriteriaFile {
     version: u64,
     description: Option<String>,
     golden: GoldenPin,
+    // Tables first, so an error inside one scorer names that scorer's line (serde loses
+    // the position inside a scorer, whose type decides its fields).
     #[serde(default)]
-    scorers: Vec<Spanned<ScorerSpec>>,
+    scorers: Vec<Spanned<toml::Table>>,
     #[serde(default)]
     gates: Vec<Spanned<GateFile>>,
     #[serde(default)]
@@ -209,7 +211,17 @@ impl Criteria {
         let mut scorers = Vec::new();
         for spanned in file.scorers {
             let line = line_at(spanned.span());
-            let spec = spanned.into_inner();
+            let table = spanned.into_inner();
+            let label = ["name", "type"]
+                .iter()
+                .find_map(|key| table.get(*key).and_then(toml::Value::as_str))
+                .map_or_else(String::new, |name| format!(" {name:?}"));
+            let spec: ScorerSpec = toml::Value::Table(table).try_into().map_err(|e| {
+                Error::input(
+                    at_line(line),
+                    format!("scorer{label}: {}", e.message().trim_end()),
+                )
+            })?;
             if scorers
                 .iter()
                 .any(|s: &NamedScorer| s.spec.name == spec.name)
@@ -429,6 +441,25 @@ mod tests {
             assert!(err.starts_with("c.toml"), "{err}");
             assert!(err.contains(needle), "{err} should contain {needle}");
         }
+    }
+
+    #[test]
+    fn a_bad_field_names_its_own_scorer_and_line() {
+        let body = "[[scorers]]\ntype = \"json_valid\"\n\n[[scorers]]\nname = \"close\"\ntype = \"similarity\"\nvaluez = [\"x\"]\n";
+        let text = format!("version = 1\n{PIN}{body}");
+        let line = text
+            .lines()
+            .position(|l| l.starts_with("name = \"close\""))
+            .unwrap();
+        let err = Criteria::parse(Path::new("c.toml"), &text, String::new())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(&format!(
+                "c.toml:{line}: scorer \"close\": unknown field `valuez`"
+            )),
+            "{err}"
+        );
     }
 
     #[test]

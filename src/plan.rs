@@ -346,17 +346,44 @@ fn check_gates(criteria: &Criteria, golden: &GoldenSet, scorers: &ScorerSet) -> 
 }
 
 fn check_variables(prompt: &Prompt, golden: &GoldenSet) -> Result<()> {
-    let needed = prompt.variables();
+    let needed = prompt.variables(false);
+    // Attribute paths (`user.name`): strict rendering fails on any step that is missing
+    // or not an object, so the first such case is named now rather than mid-run.
+    let paths: Vec<Vec<String>> = prompt
+        .variables(true)
+        .iter()
+        .map(|p| p.split('.').map(str::to_string).collect::<Vec<_>>())
+        .filter(|steps| steps.len() > 1)
+        .collect();
     for case in &golden.cases {
+        let at = || Location::line(&golden.path, case.line);
         if let Some(missing) = needed.iter().find(|v| !case.vars.contains_key(v.as_str())) {
             return Err(Error::input(
-                Location::line(&golden.path, case.line),
+                at(),
                 format!(
                     "case {:?} has no variable {missing:?}, which {} uses; add it to the case's vars",
                     case.id,
                     prompt.path.display()
                 ),
             ));
+        }
+        for steps in &paths {
+            let mut value = case.vars.get(&steps[0]);
+            for (i, step) in steps.iter().enumerate().skip(1) {
+                value = value.and_then(|v| v.as_object()).and_then(|o| o.get(step));
+                if value.is_none() {
+                    return Err(Error::input(
+                        at(),
+                        format!(
+                            "case {:?}: {} reads {}, but {} is not an object with a field {step:?}",
+                            case.id,
+                            prompt.path.display(),
+                            steps.join("."),
+                            steps[..i].join(".")
+                        ),
+                    ));
+                }
+            }
         }
     }
     Ok(())

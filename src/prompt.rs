@@ -195,11 +195,11 @@ impl Prompt {
         digest::short(&self.version)
     }
 
-    /// Variables the messages read, by message index, so a golden set can be checked
-    /// before any call is made.
-    pub fn variables(&self) -> Vec<String> {
+    /// Variables the messages read (with `nested`, as attribute paths such as `user.name`),
+    /// so a golden set can be checked before any call is made.
+    pub fn variables(&self, nested: bool) -> Vec<String> {
         let mut all: Vec<String> = (0..self.messages.len())
-            .flat_map(|i| self.templates.variables(&template_name(i)))
+            .flat_map(|i| self.templates.variables(&template_name(i), nested))
             .collect();
         all.sort();
         all.dedup();
@@ -283,7 +283,7 @@ content = "{{ question }}"
     #[test]
     fn renders_strictly() {
         let p = Prompt::parse(Path::new("p.toml"), BASE).unwrap();
-        assert_eq!(p.variables(), vec!["question".to_string()]);
+        assert_eq!(p.variables(false), vec!["question".to_string()]);
         let ok = p
             .render(&crate::template::context(
                 &serde_json::json!({"question": "hi"}),

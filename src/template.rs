@@ -35,14 +35,18 @@ impl Templates {
     }
 
     /// Top-level variables the template reads that it neither defines nor gets from the
-    /// environment's globals (such as `range`).
-    pub fn variables(&self, name: &str) -> Vec<String> {
+    /// environment's globals (such as `range`); with `nested`, the attribute paths read
+    /// from them too (`user.name`).
+    pub fn variables(&self, name: &str, nested: bool) -> Vec<String> {
         let mut vars: Vec<String> = self
             .env
             .get_template(name)
-            .map(|t| t.undeclared_variables(false).into_iter().collect())
+            .map(|t| t.undeclared_variables(nested).into_iter().collect())
             .unwrap_or_default();
-        vars.retain(|v| !self.env.globals().any(|(global, _)| global == v));
+        vars.retain(|v| {
+            let top = v.split('.').next().unwrap_or(v);
+            !self.env.globals().any(|(global, _)| global == top)
+        });
         vars.sort();
         vars
     }
@@ -52,7 +56,7 @@ impl Templates {
         template.render(vars).map_err(|e| {
             if e.kind() == minijinja::ErrorKind::UndefinedError {
                 let missing: Vec<String> = self
-                    .variables(name)
+                    .variables(name, false)
                     .into_iter()
                     .filter(|v| vars.get_attr(v).map_or(true, |value| value.is_undefined()))
                     .collect();

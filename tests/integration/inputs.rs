@@ -656,3 +656,30 @@ fn a_report_into_a_missing_folder_is_refused_up_front() {
         "no run was started"
     );
 }
+
+/// A template reading `user.name.first` is checked against every case before the run: the
+/// first case where that path is missing or not an object is named, and no run starts.
+#[test]
+fn attribute_paths_in_templates_are_checked_up_front() {
+    let golden = "{\"id\": \"a\", \"vars\": {\"user\": {\"name\": {\"first\": \"A\"}}}, \"expected\": \"A\"}\n{\"id\": \"b\", \"vars\": {\"user\": {\"name\": \"B\"}}, \"expected\": \"B\"}\n{\"id\": \"c\", \"vars\": {\"user\": {}}, \"expected\": \"C\"}\n";
+    let t = Test::new()
+        .file(
+            PROMPT_PATH,
+            PROMPT.replace("{{ question }}", "Hello {{ user.name.first }}"),
+        )
+        .file(GOLDEN_PATH, golden);
+    let hash = t.golden_hash(GOLDEN_PATH);
+    t.write(
+        CRITERIA_PATH,
+        criteria_text("../golden/g.jsonl", &hash, CRITERIA_BODY),
+    );
+    t.run_with(&RUN).input_error(&[
+        "golden/g.jsonl:2",
+        "case \"b\"",
+        "reads user.name.first, but user.name is not an object with a field \"first\"",
+    ]);
+    assert!(
+        t.run_dirs(".promptgate/runs").is_empty(),
+        "no run was started"
+    );
+}

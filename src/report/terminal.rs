@@ -81,7 +81,7 @@ pub fn summary(report: &Report, run_dir: &str) -> String {
     for gate in &j.gates {
         let value = match gate.value {
             Some(v) => number(v),
-            None => "n/a".into(),
+            None => "not measured".into(),
         };
         let interval = match &gate.interval {
             Some(ci) => format!(

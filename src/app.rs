@@ -5,12 +5,12 @@ use std::sync::Arc;
 
 use crate::cli::{
     BackendKind, Cli, Command, CompareArgs, ExportCommand, GateArgs, GoldenArgs, HashArgs,
-    LedgerCommand, ReportArgs, ReportFormat, RunArgs, RunOptions,
+    LedgerCommand, MergeArgs, ReportArgs, ReportFormat, RunArgs, RunOptions,
 };
 use crate::error::{Error, Location, Result};
 use crate::exit;
 use crate::golden::GoldenSet;
-use crate::plan::{Judging, RunPlan};
+use crate::plan::{Judging, RunPlan, Shard};
 use crate::project::Project;
 use crate::prompt::Prompt;
 use crate::report::view::RunView;
@@ -25,6 +25,7 @@ pub fn main(cli: Cli) -> Result<i32> {
         Command::Hash(args) => hash_command(&args),
         Command::Golden(args) => golden_command(&args),
         Command::Gate(args) => gate_command(&args),
+        Command::Merge(args) => merge_command(&args),
         Command::Report(args) => report_command(&args),
         Command::Approve(args) => governance::approve(
             &cwd()?,
@@ -182,6 +183,7 @@ fn gate_command(args: &GateArgs) -> Result<i32> {
         ));
     }
     let manifest = Manifest::load(run_dir)?;
+    manifest.require_whole(run_dir, "gate")?;
     let at = || Location::file(run_dir.join(run::manifest::FILE_NAME));
     if manifest.status != run::manifest::Status::Completed {
         return Err(Error::input(
@@ -268,7 +270,31 @@ fn gate_command(args: &GateArgs) -> Result<i32> {
     })
 }
 
+fn merge_command(args: &MergeArgs) -> Result<i32> {
+    let cwd = cwd()?;
+    let report_specs = run_report_specs(&args.report)?;
+    let (report, _) = crate::merge::merge(&cwd, &args.shards, &args.out)?;
+    let shown = args
+        .out
+        .strip_prefix(&cwd)
+        .unwrap_or(&args.out)
+        .display()
+        .to_string();
+    print_stdout(&report::terminal::summary(&report, &shown));
+    publish(&args.out, "report", &report_specs, || {
+        RunView::load(&args.out)
+    })?;
+    Ok(if report.passed() {
+        exit::PASS
+    } else {
+        exit::GATE_FAILED
+    })
+}
+
 fn report_command(args: &ReportArgs) -> Result<i32> {
+    if args.run_dir.join(run::manifest::FILE_NAME).is_file() {
+        Manifest::load(&args.run_dir)?.require_whole(&args.run_dir, "report")?;
+    }
     let view = RunView::load(&args.run_dir)?;
     let text = render(args.format, &view);
     match &args.output {
@@ -282,7 +308,18 @@ fn run_command(args: &RunArgs) -> Result<i32> {
     let cwd = std::env::current_dir()
         .map_err(|e| Error::infrastructure(format!("cannot read the working directory: {e}")))?;
     let report_specs = run_report_specs(&args.report)?;
-    let (plan, resume) = match &args.resume {
+    let shard = args
+        .shard
+        .as_deref()
+        .map(Shard::parse)
+        .transpose()
+        .map_err(|e| Error::usage(format!("--shard {e}")))?;
+    if shard.is_some() && !report_specs.is_empty() {
+        return Err(Error::usage(
+            "--report with --shard: a shard is not judged, so it has no report; merge the shards, then report",
+        ));
+    }
+    let (mut plan, resume) = match &args.resume {
         Some(run_dir) => {
             let (plan, resume) = resume_plan(args, run_dir, &cwd)?;
             (plan, Some(resume))
@@ -296,6 +333,9 @@ fn run_command(args: &RunArgs) -> Result<i32> {
             (RunPlan::build(prompt, criteria, &args.options, &cwd)?, None)
         }
     };
+    if let Some(shard) = shard {
+        plan.set_shard(shard)?;
+    }
     let plan = Arc::new(plan);
     let runtime = runtime()?;
     let outcome = runtime.block_on(run::execute(plan.clone(), resume))?;
@@ -305,11 +345,26 @@ fn run_command(args: &RunArgs) -> Result<i32> {
         .unwrap_or(&outcome.run_dir)
         .display()
         .to_string();
-    print_stdout(&report::terminal::summary(&outcome.report, &shown_dir));
+    let Some(report) = &outcome.report else {
+        let shard = plan.shard.map(|s| s.to_string()).unwrap_or_default();
+        let failed = outcome
+            .samples
+            .iter()
+            .filter(|s| s.scores.is_none())
+            .count();
+        print_stdout(&format!(
+            "promptgate run {} (shard {shard})\n\nshard {shard} recorded {} calls ({failed} failed); not judged: a shard holds part of the golden set\nrun directory: {shown_dir}\nnext: promptgate merge <all {} shard run directories> --out DIR judges the whole run\n",
+            outcome.run_id,
+            outcome.samples.len(),
+            plan.shard.map_or(0, |s| s.count)
+        ));
+        return Ok(exit::PASS);
+    };
+    print_stdout(&report::terminal::summary(report, &shown_dir));
     publish(&outcome.run_dir, "report", &report_specs, || {
         RunView::load(&outcome.run_dir)
     })?;
-    Ok(if outcome.report.passed() {
+    Ok(if report.passed() {
         exit::PASS
     } else {
         exit::GATE_FAILED
@@ -441,6 +496,12 @@ fn resume_plan(args: &RunArgs, run_dir: &Path, cwd: &Path) -> Result<(RunPlan, r
             return Err(changed(what, path, then, now));
         }
     }
+    let mut plan = plan;
+    if let Some(shard) = &manifest.shard {
+        let shard =
+            Shard::parse(shard).map_err(|e| Error::input(Location::file(&manifest_path), e))?;
+        plan.set_shard(shard)?;
+    }
     let finished =
         run::resume::finished_calls(&plan.golden, &plan.scorers, plan.repeat, run_dir, true)?;
     Ok((
@@ -501,6 +562,7 @@ fn prepare_side(
         return Ok(Prepared::Prompt(path.to_path_buf(), Arc::new(plan)));
     }
     let manifest = Manifest::load(path)?;
+    manifest.require_whole(path, "compare")?;
     let at = || Location::file(path.join(run::manifest::FILE_NAME));
     if manifest.status != run::manifest::Status::Completed {
         return Err(Error::input(
@@ -585,14 +647,17 @@ fn compare_side(
                 .unwrap_or(&outcome.run_dir)
                 .display()
                 .to_string();
+            let report = outcome
+                .report
+                .ok_or_else(|| Error::infrastructure("a compared run was run as a shard"))?;
             crate::interrupt::note(format_args!(
                 "promptgate: {label} {} ran as {shown} (verdict {})",
                 path.display(),
-                outcome.report.verdict_word()
+                report.verdict_word()
             ));
             Ok(compare::Side {
                 run_dir: shown,
-                report: outcome.report,
+                report,
                 samples: outcome.samples,
             })
         }

@@ -37,6 +37,9 @@ pub enum Command {
     /// Judge a finished run again, by its own criteria or by another criteria file over
     /// the same golden set (exit 0 pass, 1 fail). The run's report.json is never changed.
     Gate(GateArgs),
+    /// Combine the shards of one run (`run --shard I/N`) into a new run directory and judge
+    /// it (exit 0 pass, 1 fail).
+    Merge(MergeArgs),
     /// Render a finished run again: md, json, junit, csv or html.
     Report(ReportArgs),
     /// Record an approval of a prompt file's current version for one environment.
@@ -268,6 +271,22 @@ pub struct GateArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The shard run directories: every shard 1/N .. N/N of one run, in any order.
+    #[arg(value_name = "RUN_DIR", required = true)]
+    pub shards: Vec<PathBuf>,
+
+    /// The merged run directory to create (it must not exist).
+    #[arg(long, value_name = "RUN_DIR")]
+    pub out: PathBuf,
+
+    /// Also write a report: md, json, junit, csv or html, to PATH or (without =PATH) to
+    /// <out>/report.<ext>. Repeatable.
+    #[arg(long, value_name = "FMT[=PATH]")]
+    pub report: Vec<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct ReportArgs {
     /// A finished run directory (holding manifest.json, calls.jsonl and report.json).
     #[arg(value_name = "RUN_DIR")]
@@ -316,10 +335,17 @@ pub struct RunArgs {
         value_name = "RUN_DIR",
         conflicts_with_all = [
             "prompt", "criteria", "backend", "mock_rules", "command", "out", "timeout",
-            "max_retries", "rpm", "concurrency", "repeat", "no_cache", "mock_latency_ms"
+            "max_retries", "rpm", "concurrency", "repeat", "no_cache", "mock_latency_ms",
+            "shard"
         ]
     )]
     pub resume: Option<PathBuf>,
+
+    /// Run only shard I of N (1-based): the cases at golden positions I, I+N, I+2N, ... A
+    /// shard is not judged; `promptgate merge` combines the N shard directories into one run
+    /// and judges it.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
 
     /// Also write a report: md, json, junit, csv or html, to PATH or (without =PATH) to
     /// <run dir>/report.<ext>. Repeatable.

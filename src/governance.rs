@@ -249,6 +249,7 @@ fn load_evidence(dir: &Path) -> Result<EvidenceRun> {
         ));
     }
     let manifest = Manifest::load(dir)?;
+    manifest.require_whole(dir, "a promotion")?;
     let report_path = dir.join(report::JSON_FILE_NAME);
     let bytes = std::fs::read(&report_path).map_err(|e| Error::unreadable(&report_path, &e))?;
     let report_sha256 = digest::sha256_id(&bytes);

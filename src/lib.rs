@@ -17,6 +17,7 @@ pub mod golden;
 pub mod governance;
 pub mod interrupt;
 pub mod ledger;
+pub mod merge;
 pub mod plan;
 pub mod project;
 pub mod prompt;

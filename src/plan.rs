@@ -58,6 +58,49 @@ pub struct RunPlan {
     pub show_progress: bool,
     /// The settings a resumed run is rebuilt from.
     pub settings: Settings,
+    /// Set when this run is one shard of a run split across machines.
+    pub shard: Option<Shard>,
+}
+
+/// Shard `index` of `count` (1-based): the cases at golden positions index-1, index-1+count, ...
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
+/// More shards than this is a typo, not a plan.
+pub const MAX_SHARDS: usize = 1000;
+
+impl Shard {
+    pub fn parse(text: &str) -> std::result::Result<Shard, String> {
+        let bad = || {
+            format!("{text:?} is not a shard: write I/N, as in 2/4 (1 <= I <= N <= {MAX_SHARDS})")
+        };
+        let (index, count) = text.split_once('/').ok_or_else(bad)?;
+        let index: usize = index.trim().parse().map_err(|_| bad())?;
+        let count: usize = count.trim().parse().map_err(|_| bad())?;
+        if index == 0 || index > count || count > MAX_SHARDS {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// Whether the case at golden position `case` (0-based) belongs to this shard.
+    pub fn holds(&self, case: usize) -> bool {
+        case % self.count == self.index - 1
+    }
+
+    /// How many of `cases` cases this shard holds.
+    pub fn cases(&self, cases: usize) -> usize {
+        cases / self.count + usize::from(self.index - 1 < cases % self.count)
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
 }
 
 impl RunPlan {
@@ -143,6 +186,7 @@ impl RunPlan {
             out_dir,
             show_progress: !args.no_progress,
             settings,
+            shard: None,
         })
     }
 
@@ -155,7 +199,28 @@ impl RunPlan {
     }
 
     pub fn total_calls(&self) -> usize {
-        self.golden.cases.len() * self.repeat as usize
+        let cases = self.golden.cases.len();
+        self.shard.map_or(cases, |s| s.cases(cases)) * self.repeat as usize
+    }
+
+    /// Whether this run calls the case at golden position `case`.
+    pub fn runs_case(&self, case: usize) -> bool {
+        self.shard.is_none_or(|s| s.holds(case))
+    }
+
+    /// Makes this run one shard; a shard that would hold no case is an input error.
+    pub fn set_shard(&mut self, shard: Shard) -> Result<()> {
+        if shard.cases(self.golden.cases.len()) == 0 {
+            return Err(Error::usage(format!(
+                "--shard {shard}: the golden set {} has {} cases, so shard {} holds none: use at most {} shards",
+                self.golden.path.display(),
+                self.golden.cases.len(),
+                shard.index,
+                self.golden.cases.len()
+            )));
+        }
+        self.shard = Some(shard);
+        Ok(())
     }
 }
 
@@ -505,6 +570,33 @@ fn build_backend(
                 mock_latency_ms: None,
             };
             Ok((Backend::OpenAi(Box::new(backend)), info))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_split_the_cases_without_overlap() {
+        for cases in [1, 7, 10, 51] {
+            for count in 1..=cases.min(9) {
+                let mut seen = vec![0; cases];
+                for index in 1..=count {
+                    let shard = Shard::parse(&format!("{index}/{count}")).unwrap();
+                    let held: Vec<usize> = (0..cases).filter(|&c| shard.holds(c)).collect();
+                    assert_eq!(held.len(), shard.cases(cases), "{shard} of {cases}");
+                    for c in held {
+                        seen[c] += 1;
+                    }
+                }
+                assert!(seen.iter().all(|&n| n == 1), "{count} shards of {cases}");
+            }
+        }
+        assert_eq!(Shard::parse("2/4").unwrap().to_string(), "2/4");
+        for bad in ["0/4", "5/4", "1", "a/b", "1/0", "1/1001", "-1/2"] {
+            assert!(Shard::parse(bad).is_err(), "{bad}");
         }
     }
 }

@@ -126,16 +126,32 @@ pub struct Manifest {
     pub identity: Identity,
     pub concurrency: usize,
     pub repeats: u32,
-    /// Sharding arrives with `--shard`; a whole run has none.
+    /// `I/N` for one shard of a run (`--shard`); a whole run has none.
     pub shard: Option<String>,
     pub calls_total: usize,
     pub calls_done: usize,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verdict: Option<String>,
     pub settings: Settings,
+    /// The shard runs a merged run was made of, in shard order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged_from: Vec<String>,
 }
 
 impl Manifest {
+    /// Refuses one shard of a run where a whole run is needed.
+    pub fn require_whole(&self, run_dir: &Path, what: &str) -> Result<()> {
+        match &self.shard {
+            None => Ok(()),
+            Some(shard) => Err(Error::input(
+                crate::error::Location::file(run_dir.join(FILE_NAME)),
+                format!(
+                    "is shard {shard} of a run, which {what} cannot use: combine the shards with `promptgate merge` and use the merged run"
+                ),
+            )),
+        }
+    }
+
     pub fn load(run_dir: &Path) -> Result<Manifest> {
         let path = run_dir.join(FILE_NAME);
         let text = crate::error::read_text(&path)?;

@@ -35,10 +35,14 @@ const RECEIVE_BATCH: usize = 256;
 /// Characters of a failing output kept for reports.
 const FAILING_OUTPUT_CHARS: usize = 300;
 
+/// The manifest verdict of a finished shard: recorded, not judged.
+pub const PARTIAL: &str = "partial";
+
 pub struct RunOutcome {
     pub run_id: String,
     pub run_dir: PathBuf,
-    pub report: Report,
+    /// None for a shard, which is not judged.
+    pub report: Option<Report>,
     /// One per (case, repeat), in golden order.
     pub samples: Vec<Sample>,
 }
@@ -48,12 +52,7 @@ pub struct RunOutcome {
 fn create_run_dir(out: &Path) -> Result<(String, PathBuf)> {
     std::fs::create_dir_all(out).map_err(|e| Error::write_failed(out, &e))?;
     loop {
-        let stamp: String = humantime::format_rfc3339_millis(SystemTime::now())
-            .to_string()
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .collect();
-        let run_id = format!("{stamp}-{:06x}", fastrand::u32(..0x100_0000));
+        let run_id = new_run_id();
         let dir = out.join(&run_id);
         match std::fs::create_dir(&dir) {
             Ok(()) => return Ok((run_id, dir)),
@@ -63,7 +62,17 @@ fn create_run_dir(out: &Path) -> Result<(String, PathBuf)> {
     }
 }
 
-fn now_rfc3339() -> String {
+/// Time to the millisecond plus a random suffix.
+pub fn new_run_id() -> String {
+    let stamp: String = humantime::format_rfc3339_millis(SystemTime::now())
+        .to_string()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
+    format!("{stamp}-{:06x}", fastrand::u32(..0x100_0000))
+}
+
+pub fn now_rfc3339() -> String {
     humantime::format_rfc3339_millis(SystemTime::now()).to_string()
 }
 
@@ -294,11 +303,12 @@ fn new_manifest(plan: &RunPlan, run_id: &str, identity: Identity) -> Manifest {
         identity,
         concurrency: plan.concurrency,
         repeats: plan.repeat,
-        shard: None,
+        shard: plan.shard.map(|s| s.to_string()),
         calls_total: plan.total_calls(),
         calls_done: 0,
         verdict: None,
         settings: plan.settings.clone(),
+        merged_from: Vec::new(),
     }
 }
 
@@ -335,11 +345,14 @@ pub async fn execute(plan: Arc<RunPlan>, resume: Option<Resume>) -> Result<RunOu
     let mut log = CallLog::open(&run_dir)?;
 
     let repeat = plan.repeat as usize;
-    let mut owed = vec![true; total];
+    let all = plan.golden.cases.len() * repeat;
+    let mut owed = vec![true; all];
     for record in &finished {
         owed[record.case_index * repeat + record.repeat as usize] = false;
     }
-    let pending: Vec<usize> = (0..total).filter(|&i| owed[i]).collect();
+    let pending: Vec<usize> = (0..all)
+        .filter(|&i| owed[i] && plan.runs_case(i / repeat))
+        .collect();
     drop(owed);
     let mut samples: Vec<Sample> = Vec::with_capacity(total.min(1 << 20));
     let mut call_errors = CallErrors::new(plan.max_error_rate, total);
@@ -485,6 +498,18 @@ pub async fn execute(plan: Arc<RunPlan>, resume: Option<Resume>) -> Result<RunOu
             run_dir.join(calls::FILE_NAME).display()
         )));
     }
+    if plan.shard.is_some() {
+        // A shard's gates cannot be judged on part of the golden set: `merge` judges.
+        manifest.status = Status::Completed;
+        manifest.verdict = Some(PARTIAL.to_string());
+        manifest.write(&run_dir)?;
+        return Ok(RunOutcome {
+            run_id,
+            run_dir,
+            report: None,
+            samples,
+        });
+    }
     let judgement = gate::judge(
         &plan.criteria,
         &plan.golden,
@@ -501,7 +526,7 @@ pub async fn execute(plan: Arc<RunPlan>, resume: Option<Resume>) -> Result<RunOu
     Ok(RunOutcome {
         run_id,
         run_dir,
-        report,
+        report: Some(report),
         samples,
     })
 }

@@ -23,3 +23,4 @@ mod rejudge;
 mod robustness;
 mod run_dir;
 mod scorers;
+mod shards;

@@ -1,0 +1,231 @@
+//! `promptgate merge`: the shards of one run (`run --shard I/N`, typically one per CI job)
+//! combined into one run directory and judged, as if the run had been made in one piece.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Location, Result};
+use crate::gate;
+use crate::plan::{Judging, Shard};
+use crate::project::Project;
+use crate::report::{self, Report};
+use crate::run::manifest::{self, Manifest, Status};
+use crate::run::{self, calls};
+
+/// One shard directory, read and checked.
+struct ShardRun {
+    dir: PathBuf,
+    manifest: Manifest,
+    shard: Shard,
+}
+
+fn read_shard(dir: &Path) -> Result<ShardRun> {
+    if !dir.is_dir() {
+        return Err(Error::input(
+            Location::file(dir),
+            "no run directory here: merge takes the directories the shard runs printed",
+        ));
+    }
+    let manifest = Manifest::load(dir)?;
+    let at = || Location::file(dir.join(manifest::FILE_NAME));
+    let Some(text) = &manifest.shard else {
+        return Err(Error::input(
+            at(),
+            "not a shard (it was run without --shard): merge combines the shards of one run",
+        ));
+    };
+    let shard = Shard::parse(text).map_err(|e| Error::input(at(), e))?;
+    if manifest.status != Status::Completed {
+        return Err(Error::input(
+            at(),
+            format!(
+                "shard {shard} is {:?}, not completed: finish it with `promptgate run --resume {}`",
+                manifest.status,
+                dir.display()
+            ),
+        ));
+    }
+    Ok(ShardRun {
+        dir: dir.to_path_buf(),
+        manifest,
+        shard,
+    })
+}
+
+/// What every shard of one run must share, as comparable text.
+fn run_key(m: &Manifest) -> Vec<(&'static str, String)> {
+    let i = &m.identity;
+    vec![
+        ("prompt version", i.prompt.version.clone()),
+        ("golden set", i.golden.hash.clone()),
+        ("criteria", i.criteria.hash.clone()),
+        (
+            "backend",
+            serde_json::to_string(&i.backend).expect("backends serialize"),
+        ),
+        ("repeats", m.repeats.to_string()),
+    ]
+}
+
+/// Combines the shard directories into a new run directory `out` and judges it. Returns the
+/// report and the manifest written.
+pub fn merge(cwd: &Path, dirs: &[PathBuf], out: &Path) -> Result<(Report, Manifest)> {
+    let mut shards: Vec<ShardRun> = dirs.iter().map(|d| read_shard(d)).collect::<Result<_>>()?;
+    let first = &shards[0];
+    let count = first.shard.count;
+    let key = run_key(&first.manifest);
+    for other in &shards[1..] {
+        let at = || Location::file(other.dir.join(manifest::FILE_NAME));
+        if other.shard.count != count {
+            return Err(Error::input(
+                at(),
+                format!(
+                    "shard {} is one of {} shards, {} is one of {count}: merge the shards of one run",
+                    other.shard,
+                    other.shard.count,
+                    first.dir.display()
+                ),
+            ));
+        }
+        for ((what, mine), (_, theirs)) in run_key(&other.manifest).iter().zip(&key) {
+            if mine != theirs {
+                return Err(Error::input(
+                    at(),
+                    format!(
+                        "its {what} differs from {}'s: merge the shards of one run",
+                        first.dir.display()
+                    ),
+                ));
+            }
+        }
+    }
+    shards.sort_by_key(|s| s.shard.index);
+    for pair in shards.windows(2) {
+        if pair[0].shard.index == pair[1].shard.index {
+            return Err(Error::usage(format!(
+                "shard {} is given twice ({} and {})",
+                pair[0].shard,
+                pair[0].dir.display(),
+                pair[1].dir.display()
+            )));
+        }
+    }
+    let missing: Vec<String> = (1..=count)
+        .filter(|i| !shards.iter().any(|s| s.shard.index == *i))
+        .map(|i| format!("{i}/{count}"))
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::usage(format!(
+            "shard(s) {} missing: a merged run needs all {count} shards",
+            missing.join(", ")
+        )));
+    }
+
+    let manifest = &shards[0].manifest;
+    let project = Project::discover(cwd)?;
+    let criteria_path = project.resolve(Path::new(&manifest.identity.criteria.path));
+    let judging = Judging::load(&criteria_path)?;
+    if judging.criteria.hash != manifest.identity.criteria.hash {
+        return Err(Error::input(
+            Location::file(&criteria_path),
+            format!(
+                "changed since the shards ran ({} then, {} now): judge them by the criteria they ran with",
+                crate::digest::short(&manifest.identity.criteria.hash),
+                crate::digest::short(&judging.criteria.hash)
+            ),
+        ));
+    }
+    let repeats = manifest.repeats;
+    let cases = judging.golden.cases.len();
+    let mut samples = Vec::with_capacity(cases * repeats as usize);
+    for shard in &shards {
+        let records = run::resume::finished_calls(
+            &judging.golden,
+            &judging.scorers,
+            repeats,
+            &shard.dir,
+            false,
+        )?;
+        let calls_path = shard.dir.join(calls::FILE_NAME);
+        if let Some(stray) = records.iter().find(|r| !shard.shard.holds(r.case_index)) {
+            return Err(Error::input(
+                Location::file(&calls_path),
+                format!(
+                    "case {:?} is not in shard {}",
+                    judging.golden.cases[stray.case_index].id, shard.shard
+                ),
+            ));
+        }
+        let expected = shard.shard.cases(cases) * repeats as usize;
+        if records.len() != expected {
+            return Err(Error::input(
+                Location::file(&calls_path),
+                format!(
+                    "{} of shard {}'s {expected} calls are recorded: finish it with `promptgate run --resume {}`",
+                    records.len(),
+                    shard.shard,
+                    shard.dir.display()
+                ),
+            ));
+        }
+        samples.extend(
+            records
+                .iter()
+                .map(|r| run::sample_of(&judging.scorers.names, r)),
+        );
+    }
+    samples.sort_unstable_by_key(|s| (s.case, s.repeat));
+
+    // A new directory, never an existing run's.
+    if let Some(parent) = out.parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent).map_err(|e| Error::write_failed(parent, &e))?;
+    }
+    std::fs::create_dir(out).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            Error::usage(format!(
+                "--out {}: it exists; merge writes a new run directory",
+                out.display()
+            ))
+        } else {
+            Error::write_failed(out, &e)
+        }
+    })?;
+    let out_calls = out.join(calls::FILE_NAME);
+    let mut log =
+        std::fs::File::create(&out_calls).map_err(|e| Error::write_failed(&out_calls, &e))?;
+    for shard in &shards {
+        let from = shard.dir.join(calls::FILE_NAME);
+        let mut input = std::fs::File::open(&from).map_err(|e| Error::unreadable(&from, &e))?;
+        std::io::copy(&mut input, &mut log).map_err(|e| Error::write_failed(&out_calls, &e))?;
+    }
+    log.sync_all()
+        .map_err(|e| Error::write_failed(&out_calls, &e))?;
+
+    let judgement = gate::judge(
+        &judging.criteria,
+        &judging.golden,
+        &judging.scorers,
+        repeats,
+        &samples,
+    );
+    let run_id = run::new_run_id();
+    let report = Report::new(&run_id, manifest.identity.clone(), repeats, judgement);
+    report.write_json(&out.join(report::JSON_FILE_NAME))?;
+    let mut merged = manifest.clone();
+    merged.run_id = run_id;
+    merged.started_at = shards
+        .iter()
+        .map(|s| s.manifest.started_at.clone())
+        .min()
+        .unwrap_or_default();
+    merged.finished_at = Some(run::now_rfc3339());
+    merged.status = Status::Completed;
+    merged.shard = None;
+    merged.calls_total = samples.len();
+    merged.calls_done = samples.len();
+    merged.verdict = Some(report.verdict_word().to_string());
+    merged.merged_from = shards.iter().map(|s| s.manifest.run_id.clone()).collect();
+    merged.write(out)?;
+    Ok((report, merged))
+}

@@ -21,6 +21,8 @@ cd "$work"
 
 # v1 live everywhere; a passing edit of it (max_tokens) live in dev, exported as prod's canary.
 "$bin" run --prompt prompts/support-v1.toml --criteria criteria/support.toml --no-progress --out runs/v1 > /dev/null
+# The demo prompt is sensitive: prod needs an approver other than the promoter.
+"$bin" approve prompts/support-v1.toml --env prod --actor reviewer@example.com > /dev/null
 for env in dev staging prod; do
   "$bin" promote prompts/support-v1.toml --to "$env" --evidence runs/v1/* --actor ci@example.com > /dev/null
 done

@@ -95,6 +95,15 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 
 /// `--report FMT[=PATH]` specs, checked before any call is made.
 fn run_report_specs(specs: &[String]) -> Result<Vec<(ReportFormat, Option<PathBuf>)>> {
+    report_specs_into(specs, None)
+}
+
+/// `--report` specs whose folders must exist now, or be `created` (a run directory the
+/// command makes before writing them).
+fn report_specs_into(
+    specs: &[String],
+    created: Option<&Path>,
+) -> Result<Vec<(ReportFormat, Option<PathBuf>)>> {
     specs
         .iter()
         .map(|spec| {
@@ -112,6 +121,7 @@ fn run_report_specs(specs: &[String]) -> Result<Vec<(ReportFormat, Option<PathBu
             if let Some(folder) = path.as_deref().and_then(Path::parent)
                 && !folder.as_os_str().is_empty()
                 && !folder.is_dir()
+                && Some(folder) != created
             {
                 return Err(Error::usage(format!(
                     "--report {spec}: the folder {} does not exist",
@@ -182,6 +192,37 @@ fn gate_command(args: &GateArgs) -> Result<i32> {
             "no run directory here: gate takes the directory a run printed",
         ));
     }
+    // The run's own files are its record: a re-judgement is written beside them, never
+    // over them (report.json is the evidence a promotion checks).
+    let own = |path: &Path| {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let folder = path.parent().filter(|p| !p.as_os_str().is_empty());
+        let same_dir = match (
+            folder.map(std::fs::canonicalize),
+            std::fs::canonicalize(run_dir),
+        ) {
+            (Some(Ok(a)), Ok(b)) => a == b,
+            (None, Ok(b)) => std::fs::canonicalize(&cwd).is_ok_and(|a| a == b),
+            _ => false,
+        };
+        same_dir
+            && [
+                report::JSON_FILE_NAME,
+                run::manifest::FILE_NAME,
+                run::calls::FILE_NAME,
+            ]
+            .contains(&name)
+    };
+    for (_, path) in &report_specs {
+        if let Some(path) = path
+            && own(path)
+        {
+            return Err(Error::usage(format!(
+                "--report {}: that is one of the run's own files; gate writes its reports beside them",
+                path.display()
+            )));
+        }
+    }
     let manifest = Manifest::load(run_dir)?;
     manifest.require_whole(run_dir, "gate")?;
     let at = || Location::file(run_dir.join(run::manifest::FILE_NAME));
@@ -217,7 +258,7 @@ fn gate_command(args: &GateArgs) -> Result<i32> {
     }
     let repeats = manifest.repeats;
     let records =
-        run::resume::finished_calls(&judging.golden, &judging.scorers, repeats, run_dir, false)?;
+        run::resume::finished_calls(&judging.golden, &judging.scorers, &manifest, run_dir, false)?;
     let expected = judging.golden.cases.len() * repeats as usize;
     if records.len() != expected {
         return Err(Error::input(
@@ -272,7 +313,7 @@ fn gate_command(args: &GateArgs) -> Result<i32> {
 
 fn merge_command(args: &MergeArgs) -> Result<i32> {
     let cwd = cwd()?;
-    let report_specs = run_report_specs(&args.report)?;
+    let report_specs = report_specs_into(&args.report, Some(&args.out))?;
     let (report, _) = crate::merge::merge(&cwd, &args.shards, &args.out)?;
     let shown = args
         .out
@@ -314,11 +355,6 @@ fn run_command(args: &RunArgs) -> Result<i32> {
         .map(Shard::parse)
         .transpose()
         .map_err(|e| Error::usage(format!("--shard {e}")))?;
-    if shard.is_some() && !report_specs.is_empty() {
-        return Err(Error::usage(
-            "--report with --shard: a shard is not judged, so it has no report; merge the shards, then report",
-        ));
-    }
     let (mut plan, resume) = match &args.resume {
         Some(run_dir) => {
             let (plan, resume) = resume_plan(args, run_dir, &cwd)?;
@@ -335,6 +371,11 @@ fn run_command(args: &RunArgs) -> Result<i32> {
     };
     if let Some(shard) = shard {
         plan.set_shard(shard)?;
+    }
+    if plan.shard.is_some() && !report_specs.is_empty() {
+        return Err(Error::usage(
+            "--report with a shard: a shard is not judged, so it has no report; merge the shards, then report",
+        ));
     }
     let plan = Arc::new(plan);
     let runtime = runtime()?;
@@ -503,7 +544,18 @@ fn resume_plan(args: &RunArgs, run_dir: &Path, cwd: &Path) -> Result<(RunPlan, r
         plan.set_shard(shard)?;
     }
     let finished =
-        run::resume::finished_calls(&plan.golden, &plan.scorers, plan.repeat, run_dir, true)?;
+        run::resume::finished_calls(&plan.golden, &plan.scorers, &manifest, run_dir, true)?;
+    if let Some(shard) = plan.shard
+        && let Some(stray) = finished.iter().find(|r| !shard.holds(r.case_index))
+    {
+        return Err(Error::input(
+            Location::file(run_dir.join(run::calls::FILE_NAME)),
+            format!(
+                "case {:?} is not in shard {shard}, which this run is",
+                plan.golden.cases[stray.case_index].id
+            ),
+        ));
+    }
     Ok((
         plan,
         run::Resume {
@@ -616,7 +668,7 @@ fn compare_side(
             let records = run::resume::finished_calls(
                 &judging.golden,
                 &judging.scorers,
-                manifest.repeats,
+                &manifest,
                 &path,
                 false,
             )?;

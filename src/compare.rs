@@ -486,11 +486,13 @@ pub fn compare(inputs: &Inputs<'_>, baseline: &Side, candidate: &Side) -> Compar
             ),
         });
     }
-    let must_regressed: Vec<&str> = regressions
+    // Once per case, however many of its repeats regressed.
+    let mut must_regressed: Vec<&str> = regressions
         .iter()
         .filter(|f| f.must_pass)
         .map(|f| f.id.as_str())
         .collect();
+    must_regressed.dedup();
     if !must_regressed.is_empty() {
         reasons.push(format!(
             "must-pass case{} regressed: {}",

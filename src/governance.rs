@@ -306,7 +306,14 @@ pub fn promote(cwd: &Path, req: &PromoteRequest<'_>) -> Result<i32> {
             "the evidence run {evidence_shown} is {}, not completed",
             format!("{:?}", m.status).to_lowercase()
         ));
-    } else if !run.report.passed() || run.report.run_id != m.run_id {
+    } else if run.report.run_id != m.run_id
+        || run.report.identity.criteria.hash != m.identity.criteria.hash
+        || run.report.identity.prompt.version != m.identity.prompt.version
+    {
+        refusals.push(format!(
+            "the evidence run {evidence_shown}'s report.json is not the judgement of that run (its run id, prompt version or criteria differ from the manifest's)"
+        ));
+    } else if !run.report.passed() {
         refusals.push(format!(
             "the evidence run {evidence_shown} did not pass (verdict {})",
             run.report.verdict_word()

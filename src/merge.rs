@@ -63,6 +63,10 @@ fn run_key(m: &Manifest) -> Vec<(&'static str, String)> {
             serde_json::to_string(&i.backend).expect("backends serialize"),
         ),
         ("repeats", m.repeats.to_string()),
+        (
+            "settings (timeouts, retries, error budget, cache)",
+            serde_json::to_string(&m.settings).expect("settings serialize"),
+        ),
     ]
 }
 
@@ -91,7 +95,7 @@ pub fn merge(cwd: &Path, dirs: &[PathBuf], out: &Path) -> Result<(Report, Manife
                 return Err(Error::input(
                     at(),
                     format!(
-                        "its {what} differs from {}'s: merge the shards of one run",
+                        "{what}: not the same as {}'s; merge the shards of one run",
                         first.dir.display()
                     ),
                 ));
@@ -141,7 +145,7 @@ pub fn merge(cwd: &Path, dirs: &[PathBuf], out: &Path) -> Result<(Report, Manife
         let records = run::resume::finished_calls(
             &judging.golden,
             &judging.scorers,
-            repeats,
+            &shard.manifest,
             &shard.dir,
             false,
         )?;
@@ -175,7 +179,18 @@ pub fn merge(cwd: &Path, dirs: &[PathBuf], out: &Path) -> Result<(Report, Manife
     }
     samples.sort_unstable_by_key(|s| (s.case, s.repeat));
 
-    // A new directory, never an existing run's.
+    // A new directory, never an existing run's, nor one inside a shard's.
+    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    if let Some(shard) = shards
+        .iter()
+        .find(|s| absolute(out).starts_with(absolute(&s.dir)))
+    {
+        return Err(Error::usage(format!(
+            "--out {}: it is inside shard {}'s directory; write the merged run elsewhere",
+            out.display(),
+            shard.shard
+        )));
+    }
     if let Some(parent) = out.parent()
         && !parent.as_os_str().is_empty()
     {

@@ -210,12 +210,13 @@ impl RunPlan {
 
     /// Makes this run one shard; a shard that would hold no case is an input error.
     pub fn set_shard(&mut self, shard: Shard) -> Result<()> {
-        if shard.cases(self.golden.cases.len()) == 0 {
+        // Every shard of the run must hold a case, or the shards can never all be merged.
+        if shard.count > self.golden.cases.len() {
             return Err(Error::usage(format!(
-                "--shard {shard}: the golden set {} has {} cases, so shard {} holds none: use at most {} shards",
+                "--shard {shard}: the golden set {} has {} cases, so some of {} shards would hold none: use at most {} shards",
                 self.golden.path.display(),
                 self.golden.cases.len(),
-                shard.index,
+                shard.count,
                 self.golden.cases.len()
             )));
         }

@@ -18,6 +18,8 @@ use crate::score::{Observation, ScorerSet};
 #[derive(Deserialize)]
 struct StoredCall {
     ts: String,
+    run_id: String,
+    prompt_version: String,
     case_id: String,
     repeat: u32,
     model: String,
@@ -38,10 +40,17 @@ struct StoredCall {
 pub fn finished_calls(
     golden: &GoldenSet,
     scorers: &ScorerSet,
-    repeats: u32,
+    manifest: &super::manifest::Manifest,
     run_dir: &Path,
     repair: bool,
 ) -> Result<Vec<CallRecord>> {
+    let repeats = manifest.repeats;
+    // A merged run's lines keep the ids of the shard runs that made them.
+    let run_ids: Vec<&str> = if manifest.merged_from.is_empty() {
+        vec![manifest.run_id.as_str()]
+    } else {
+        manifest.merged_from.iter().map(String::as_str).collect()
+    };
     let path = run_dir.join(calls::FILE_NAME);
     let file = match std::fs::File::open(&path) {
         Ok(file) => file,
@@ -71,10 +80,11 @@ pub fn finished_calls(
         line_no += 1;
         let complete = line.ends_with(b"\n");
         let parsed = serde_json::from_slice::<StoredCall>(&line);
-        let stored = match parsed {
-            Ok(stored) if complete => stored,
-            // The last line of a killed run: drop it, its call is made again.
-            _ if reader.fill_buf().map(|b| b.is_empty()).unwrap_or(false) => {
+        let stored = match (parsed, complete) {
+            (Ok(stored), true) => stored,
+            // The last line of a killed run: drop it, its call is made again. (A whole line
+            // that does not parse was written by someone else: an error below.)
+            (_, false) => {
                 if !repair {
                     return Err(Error::input(
                         Location::line(&path, line_no),
@@ -88,8 +98,7 @@ pub fn finished_calls(
                 ));
                 break;
             }
-            Ok(_) => unreachable!("only the last line can lack its newline"),
-            Err(e) => {
+            (Err(e), true) => {
                 return Err(Error::input(
                     Location::line(&path, line_no),
                     format!("not a calls.jsonl line: {e}"),
@@ -107,6 +116,20 @@ pub fn finished_calls(
                 ),
             ));
         };
+        if stored.prompt_version != manifest.identity.prompt.version
+            || !run_ids.contains(&stored.run_id.as_str())
+        {
+            return Err(Error::input(
+                Location::line(&path, line_no),
+                format!(
+                    "the line was written by run {} of prompt version {}, not by this run ({} of {})",
+                    stored.run_id,
+                    crate::digest::short(&stored.prompt_version),
+                    run_ids.join(", "),
+                    crate::digest::short(&manifest.identity.prompt.version)
+                ),
+            ));
+        }
         if stored.repeat >= repeats {
             return Err(Error::input(
                 Location::line(&path, line_no),

@@ -943,3 +943,20 @@ fn status_finds_the_live_version_among_several_files() {
         .code(0)
         .stdout_has("(working copy differs)");
 }
+
+/// A report.json rewritten by another judgement (other criteria, say) is not evidence of
+/// the run its manifest describes.
+#[test]
+fn a_report_that_is_not_the_runs_judgement_is_refused() {
+    let t = project();
+    let run = evidence(&t);
+    let path = format!("{run}/report.json");
+    let mut report: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    report["identity"]["criteria"]["hash"] = Value::from(format!("sha256:{}", "0".repeat(64)));
+    std::fs::write(&path, report.to_string()).unwrap();
+    refused(
+        &t,
+        &promote(&t, "dev", &run, "alice"),
+        "is not the judgement of that run",
+    );
+}

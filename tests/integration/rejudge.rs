@@ -117,6 +117,11 @@ fn refuses_what_it_cannot_judge() {
     std::fs::write(&calls, format!("{}\n", lines[..2].join("\n"))).unwrap();
     t.run_with(&["gate", &dir])
         .input_error(&["2 of 3 calls", "incomplete"]);
+    // Never over the run's own files.
+    for own in ["report.json", "calls.jsonl", "manifest.json"] {
+        t.run_with(&["gate", &dir, "--report", &format!("json={dir}/{own}")])
+            .input_error(&["one of the run's own files"]);
+    }
     // No run directory, or a bad --report.
     t.run_with(&["gate", "nowhere"]).input_error(&["nowhere"]);
     t.run_with(&["gate", &dir, "--report", "pdf"]).code(2);

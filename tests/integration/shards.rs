@@ -109,13 +109,12 @@ fn merge_refuses_what_is_not_one_whole_run() {
     t.run_with(&["merge", &a, &whole, "--out", "m"])
         .input_error(&["not a shard"]);
     // Another prompt version.
-    let edited = t
-        .read(PROMPT_PATH)
-        .replace("Answer briefly.", "Answer tersely.");
+    let original = t.read(PROMPT_PATH);
+    let edited = original.replace("Answer briefly.", "Answer tersely.");
     t.write(PROMPT_PATH, edited);
     let changed = shard(&t, "2/2");
     t.run_with(&["merge", &a, &changed, "--out", "m"])
-        .input_error(&["prompt version differs"]);
+        .input_error(&["prompt version: not the same"]);
     // An incomplete shard.
     let calls = format!("{b}/calls.jsonl");
     let text = std::fs::read_to_string(&calls).unwrap();
@@ -125,13 +124,46 @@ fn merge_refuses_what_is_not_one_whole_run() {
         .input_error(&["1 of shard 2/2's 3 calls"]);
     assert!(!t.path().join("m").exists(), "nothing was written");
     // An existing --out, and shards that cannot be empty.
-    std::fs::write(&calls, text).unwrap();
+    std::fs::write(&calls, &text).unwrap();
     std::fs::create_dir(t.path().join("m")).unwrap();
     t.run_with(&["merge", &a, &b, "--out", "m"])
         .input_error(&["it exists"]);
     let mut args = RUN.to_vec();
-    args.extend(["--shard", "7/7"]);
-    t.run_with(&args).input_error(&["holds none"]);
+    args.extend(["--shard", "1/7"]);
+    t.run_with(&args)
+        .input_error(&["some of 7 shards would hold none", "at most 6"]);
+    // --out inside a shard's directory.
+    std::fs::remove_dir(t.path().join("m")).unwrap();
+    let inside = format!("{a}/merged");
+    t.run_with(&["merge", &a, &b, "--out", &inside])
+        .input_error(&["inside shard 1/2"]);
+    // A shard whose calls.jsonl was copied from another run.
+    let foreign = shard(&t, "2/2");
+    std::fs::copy(format!("{foreign}/calls.jsonl"), format!("{b}/calls.jsonl")).unwrap();
+    t.run_with(&["merge", &a, &b, "--out", "m"])
+        .input_error(&["calls.jsonl:1", "not by this run"]);
+    std::fs::write(format!("{b}/calls.jsonl"), &text).unwrap();
+    // Shards run with different settings (here the error budget) are not one run.
+    t.write(PROMPT_PATH, &original);
+    let mut args = RUN.to_vec();
+    args.extend(["--shard", "2/2", "--max-error-rate", "0.5"]);
+    let out = t.run_with(&args);
+    out.code(0);
+    let lax = out
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("run directory: "))
+        .map(|d| t.path().join(d.trim()).display().to_string())
+        .unwrap();
+    t.run_with(&["merge", &a, &lax, "--out", "m"])
+        .input_error(&["settings", "not the same"]);
+    // The merged run's report may go into the directory merge creates.
+    t.run_with(&["merge", &a, &b, "--out", "m", "--report", "md=m/r.md"])
+        .code(0);
+    assert!(t.path().join("m/r.md").is_file());
+    // A resumed shard writes no report either.
+    t.run_with(&["run", "--resume", &a, "--report", "md"])
+        .input_error(&["a shard is not judged"]);
     let mut args = RUN.to_vec();
     args.extend(["--shard", "3/2"]);
     t.run_with(&args).input_error(&["not a shard"]);

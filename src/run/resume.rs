@@ -1,6 +1,7 @@
 //! Continuing a run: read back the calls it finished, repair a torn last line, and work
 //! out which (case, repeat) pairs are still owed.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fs::OpenOptions;
 use std::io::{BufRead, BufReader};
@@ -16,11 +17,16 @@ use crate::score::{Observation, ScorerSet};
 /// What a line of calls.jsonl holds that a resumed run needs. Scores are recomputed from
 /// the output: the criteria are the same (their hash is checked), so they are too.
 #[derive(Deserialize)]
-struct StoredCall {
-    ts: String,
-    run_id: String,
-    prompt_version: String,
-    case_id: String,
+struct StoredCall<'a> {
+    // Borrowed from the line where they need no unescaping: they are only compared.
+    #[serde(borrow)]
+    ts: Cow<'a, str>,
+    #[serde(borrow)]
+    run_id: Cow<'a, str>,
+    #[serde(borrow)]
+    prompt_version: Cow<'a, str>,
+    #[serde(borrow)]
+    case_id: Cow<'a, str>,
     repeat: u32,
     model: String,
     output: String,
@@ -106,7 +112,7 @@ pub fn finished_calls(
             }
         };
         good_bytes += read as u64;
-        let Some(&case_index) = index.get(stored.case_id.as_str()) else {
+        let Some(&case_index) = index.get(stored.case_id.as_ref()) else {
             return Err(Error::input(
                 Location::line(&path, line_no),
                 format!(
@@ -117,7 +123,7 @@ pub fn finished_calls(
             ));
         };
         if stored.prompt_version != manifest.identity.prompt.version
-            || !run_ids.contains(&stored.run_id.as_str())
+            || !run_ids.contains(&stored.run_id.as_ref())
         {
             return Err(Error::input(
                 Location::line(&path, line_no),
@@ -157,7 +163,7 @@ fn record_of(
     golden: &GoldenSet,
     scorers: &ScorerSet,
     case_index: usize,
-    stored: StoredCall,
+    stored: StoredCall<'_>,
 ) -> CallRecord {
     let scores = if stored.error.is_none() {
         scorers.score(

@@ -196,20 +196,57 @@ pub fn merge(cwd: &Path, dirs: &[PathBuf], out: &Path) -> Result<(Report, Manife
     {
         std::fs::create_dir_all(parent).map_err(|e| Error::write_failed(parent, &e))?;
     }
-    std::fs::create_dir(out).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::AlreadyExists {
-            Error::usage(format!(
-                "--out {}: it exists; merge writes a new run directory",
-                out.display()
-            ))
+    let exists = || {
+        Error::usage(format!(
+            "--out {}: it exists; merge writes a new run directory",
+            out.display()
+        ))
+    };
+    if out.exists() {
+        return Err(exists());
+    }
+    // Built beside --out and renamed into place last, so an interrupted merge leaves no
+    // half-written run behind the name (nor one that blocks the next merge).
+    let name = out
+        .file_name()
+        .map_or_else(|| "merged".into(), |n| n.to_string_lossy().into_owned());
+    let building = out.with_file_name(format!(".{name}.merging-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&building);
+    std::fs::create_dir(&building).map_err(|e| Error::write_failed(&building, &e))?;
+    let built = write_merged(&building, &shards, &judging, manifest, samples);
+    let report = match built {
+        Ok(report) => report,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&building);
+            return Err(e);
+        }
+    };
+    // rename(2) replaces an empty directory: claim the name first so a racing merge loses.
+    if let Err(e) = std::fs::create_dir(out) {
+        let _ = std::fs::remove_dir_all(&building);
+        return Err(if e.kind() == std::io::ErrorKind::AlreadyExists {
+            exists()
         } else {
             Error::write_failed(out, &e)
-        }
-    })?;
+        });
+    }
+    std::fs::rename(&building, out).map_err(|e| Error::write_failed(out, &e))?;
+    Ok(report)
+}
+
+/// Writes the merged run (calls, report, manifest) into `out`.
+fn write_merged(
+    out: &Path,
+    shards: &[ShardRun],
+    judging: &Judging,
+    manifest: &Manifest,
+    samples: Vec<gate::Sample>,
+) -> Result<(Report, Manifest)> {
+    let repeats = manifest.repeats;
     let out_calls = out.join(calls::FILE_NAME);
     let mut log =
         std::fs::File::create(&out_calls).map_err(|e| Error::write_failed(&out_calls, &e))?;
-    for shard in &shards {
+    for shard in shards {
         let from = shard.dir.join(calls::FILE_NAME);
         let mut input = std::fs::File::open(&from).map_err(|e| Error::unreadable(&from, &e))?;
         std::io::copy(&mut input, &mut log).map_err(|e| Error::write_failed(&out_calls, &e))?;

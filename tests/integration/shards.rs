@@ -79,6 +79,13 @@ fn shards_split_the_cases_and_merge_judges_like_one_run() {
         assert_eq!(merged_report[key], whole_report[key], "{key}");
     }
     assert!(t.path().join("merged/report.md").is_file());
+    // Built aside and renamed into place: nothing half-made is left next to it.
+    let leftovers: Vec<_> = std::fs::read_dir(t.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains(".merging-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
     let manifest = json(t.path().join("merged/manifest.json").display().to_string());
     assert_eq!(manifest["status"], "completed");
     assert_eq!(manifest["shard"], Value::Null);

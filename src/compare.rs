@@ -10,7 +10,7 @@ use statrs::distribution::{ContinuousCDF, Normal};
 use crate::criteria::{ComparePolicy, Metric};
 use crate::gate::{Sample, Verdict};
 use crate::golden::GoldenSet;
-use crate::report::Report;
+use crate::rundir::Report;
 use crate::score::ScorerSet;
 use crate::stats::{self, Interval};
 
@@ -532,8 +532,8 @@ fn judge_policy(
     pass_rate: &PassRateComparison,
     scorers: &[ScorerComparison],
 ) -> PolicyResult {
-    let metric = Metric::parse(&policy.metric).unwrap_or(Metric::PassRate);
-    let (delta, ci, p_value) = match &metric {
+    let metric = &policy.metric;
+    let (delta, ci, p_value) = match metric {
         Metric::ScorerMean(name) | Metric::ScorerPassRate(name) => {
             match scorers.iter().find(|s| &s.name == name) {
                 Some(s) => (s.mean_delta, s.ci, s.p_value),

@@ -23,7 +23,7 @@ struct CriteriaFile {
     gates: Vec<Spanned<GateFile>>,
     #[serde(default)]
     must_pass: Vec<String>,
-    compare: Option<ComparePolicy>,
+    compare: Option<ComparePolicyFile>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -43,13 +43,20 @@ struct GateFile {
     confidence: Option<f64>,
 }
 
-/// Candidate-versus-baseline policy, read by `compare`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ComparePolicy {
+struct ComparePolicyFile {
     #[serde(default = "default_compare_metric")]
-    pub metric: String,
+    metric: String,
     #[serde(default = "default_alpha")]
+    alpha: f64,
+    max_drop: Option<f64>,
+}
+
+/// Candidate-versus-baseline policy, read by `compare`.
+#[derive(Debug, Clone)]
+pub struct ComparePolicy {
+    pub metric: Metric,
     pub alpha: f64,
     pub max_drop: Option<f64>,
 }
@@ -57,7 +64,7 @@ pub struct ComparePolicy {
 impl Default for ComparePolicy {
     fn default() -> Self {
         ComparePolicy {
-            metric: default_compare_metric(),
+            metric: Metric::PassRate,
             alpha: default_alpha(),
             max_drop: None,
         }
@@ -306,6 +313,7 @@ impl Criteria {
                 "no [[gates]] and no must_pass: a criteria file must check something",
             ));
         }
+        let mut compare = None;
         if let Some(policy) = &file.compare {
             if !(policy.alpha > 0.0 && policy.alpha < 1.0) {
                 return Err(Error::input(
@@ -313,7 +321,7 @@ impl Criteria {
                     format!("[compare] alpha = {} must be between 0 and 1", policy.alpha),
                 ));
             }
-            Metric::parse(&policy.metric)
+            let metric = Metric::parse(&policy.metric)
                 .map_err(|e| Error::input(Location::file(path), format!("[compare] {e}")))?;
             if let Some(drop) = policy.max_drop
                 && !(0.0..1.0).contains(&drop)
@@ -323,6 +331,11 @@ impl Criteria {
                     format!("[compare] max_drop = {drop} must be in 0..1"),
                 ));
             }
+            compare = Some(ComparePolicy {
+                metric,
+                alpha: policy.alpha,
+                max_drop: policy.max_drop,
+            });
         }
 
         Ok(Criteria {
@@ -334,7 +347,7 @@ impl Criteria {
             scorers,
             gates,
             must_pass: file.must_pass,
-            compare: file.compare,
+            compare,
         })
     }
 

@@ -18,6 +18,8 @@ pub struct Sample {
     pub case: usize,
     pub repeat: u32,
     pub latency_ms: u64,
+    /// The call succeeded and every scorer passed (`CallRecord::passed`).
+    pub passed: bool,
     /// None when the call failed; a failed call passes nothing.
     pub scores: Option<Vec<SlotScore>>,
     /// Why it failed, kept only for failing samples.
@@ -39,9 +41,7 @@ pub struct Failure {
 
 impl Sample {
     pub fn passed(&self) -> bool {
-        self.scores
-            .as_ref()
-            .is_some_and(|scores| scores.iter().all(|s| s.passed))
+        self.passed
     }
 
     fn errored(&self) -> bool {

@@ -2,7 +2,6 @@
 //! Nothing downstream re-reads flags or files; every input error surfaces here, before
 //! any call is made.
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -11,15 +10,15 @@ use crate::backend::command::CommandBackend;
 use crate::backend::mock::MockBackend;
 use crate::backend::openai::OpenAiBackend;
 use crate::backend::resilience::{CallPolicy, RateLimiter, RetryPolicy};
-use crate::cli::{BackendKind, RunOptions};
-use crate::criteria::{Criteria, Metric};
+use crate::backend::BackendKind;
 use crate::error::{Error, Location, Result};
 use crate::golden::GoldenSet;
+use crate::judging::Judging;
 use crate::project::Project;
 use crate::prompt::Prompt;
 use crate::run::cache::{BackendKey, Cache};
-use crate::run::manifest::Settings;
-use crate::score::{Scorer, ScorerSet};
+use crate::rundir::{BackendRef, GoldenRef, Identity, PromptRef, Settings};
+use crate::shard::Shard;
 
 pub const DEFAULT_CONCURRENCY: usize = 8;
 pub const DEFAULT_OUT: &str = ".promptgate/runs";
@@ -28,25 +27,62 @@ pub const DEFAULT_OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
 pub const MAX_CONCURRENCY: usize = 10_000;
 pub const MAX_REPEAT: u32 = 1_000;
 
-/// The backend as the manifest records it: never a key.
+/// How a prompt version is to be run, as the user asked (command-line flags, or a
+/// manifest's settings for a resumed run). Unset values fall back to promptgate.toml, then
+/// to the defaults; `RunPlan::build` validates everything once.
 #[derive(Debug, Clone)]
-pub struct BackendInfo {
-    pub kind: String,
-    pub model: String,
-    pub endpoint: Option<String>,
+pub struct RunOptions {
+    pub backend: Option<BackendKind>,
+    pub mock_rules: Option<PathBuf>,
+    pub mock_latency_ms: u64,
     pub command: Option<String>,
-    pub mock_rules: Option<String>,
-    pub mock_latency_ms: Option<u64>,
+    pub base_url: Option<String>,
+    pub api_key_env: String,
+    pub timeout_secs: f64,
+    pub max_retries: u32,
+    pub rpm: Option<u32>,
+    pub max_error_rate: Option<f64>,
+    pub no_cache: bool,
+    pub concurrency: Option<usize>,
+    pub repeat: u32,
+    pub out: Option<PathBuf>,
+    pub no_progress: bool,
 }
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            backend: None,
+            mock_rules: None,
+            mock_latency_ms: 0,
+            command: None,
+            base_url: None,
+            api_key_env: DEFAULT_API_KEY_ENV.to_string(),
+            timeout_secs: DEFAULT_TIMEOUT_SECS,
+            max_retries: DEFAULT_MAX_RETRIES,
+            rpm: None,
+            max_error_rate: None,
+            no_cache: false,
+            concurrency: None,
+            repeat: 1,
+            out: None,
+            no_progress: false,
+        }
+    }
+}
+
+pub const DEFAULT_API_KEY_ENV: &str = "OPENAI_API_KEY";
+pub const DEFAULT_TIMEOUT_SECS: f64 = 60.0;
+pub const DEFAULT_MAX_RETRIES: u32 = 3;
 
 pub struct RunPlan {
     pub project: Project,
     pub prompt: Prompt,
-    pub golden: GoldenSet,
-    pub criteria: Criteria,
-    pub scorers: ScorerSet,
+    /// The criteria, the golden set they pin and the compiled scorers.
+    pub judging: Judging,
     pub backend: Backend,
-    pub backend_info: BackendInfo,
+    /// The backend as the manifest records it: never a key.
+    pub backend_ref: BackendRef,
     pub policy: CallPolicy,
     /// None for the mock backend and with --no-cache.
     pub cache: Option<Cache>,
@@ -60,47 +96,6 @@ pub struct RunPlan {
     pub settings: Settings,
     /// Set when this run is one shard of a run split across machines.
     pub shard: Option<Shard>,
-}
-
-/// Shard `index` of `count` (1-based): the cases at golden positions index-1, index-1+count, ...
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Shard {
-    pub index: usize,
-    pub count: usize,
-}
-
-/// More shards than this is a typo, not a plan.
-pub const MAX_SHARDS: usize = 1000;
-
-impl Shard {
-    pub fn parse(text: &str) -> std::result::Result<Shard, String> {
-        let bad = || {
-            format!("{text:?} is not a shard: write I/N, as in 2/4 (1 <= I <= N <= {MAX_SHARDS})")
-        };
-        let (index, count) = text.split_once('/').ok_or_else(bad)?;
-        let index: usize = index.trim().parse().map_err(|_| bad())?;
-        let count: usize = count.trim().parse().map_err(|_| bad())?;
-        if index == 0 || index > count || count > MAX_SHARDS {
-            return Err(bad());
-        }
-        Ok(Shard { index, count })
-    }
-
-    /// Whether the case at golden position `case` (0-based) belongs to this shard.
-    pub fn holds(&self, case: usize) -> bool {
-        case % self.count == self.index - 1
-    }
-
-    /// How many of `cases` cases this shard holds.
-    pub fn cases(&self, cases: usize) -> usize {
-        cases / self.count + usize::from(self.index - 1 < cases % self.count)
-    }
-}
-
-impl std::fmt::Display for Shard {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.index, self.count)
-    }
 }
 
 impl RunPlan {
@@ -140,14 +135,10 @@ impl RunPlan {
         };
 
         let prompt = Prompt::load(prompt_path)?;
-        let Judging {
-            criteria,
-            golden,
-            scorers,
-        } = Judging::load(criteria_path)?;
-        check_variables(&prompt, &golden)?;
+        let judging = Judging::load(criteria_path)?;
+        check_variables(&prompt, &judging.golden)?;
 
-        let (backend, backend_info) = build_backend(args, &project, &prompt)?;
+        let (backend, backend_ref) = build_backend(args, &project, &prompt)?;
         let policy = build_policy(args)?;
         let cache = (backend.is_cacheable() && !args.no_cache).then(|| Cache::new(&project.root));
         let max_error_rate = args.max_error_rate.unwrap_or(0.0);
@@ -158,13 +149,14 @@ impl RunPlan {
             )));
         }
         let settings = Settings {
-            backend: backend_info.kind.clone(),
-            command: backend_info.command.clone(),
-            base_url: backend_info.endpoint.clone(),
-            key_env_var: (backend_info.kind == "openai").then(|| args.api_key_env.clone()),
-            mock_rules: backend_info.mock_rules.clone(),
+            backend: backend_ref.kind,
+            command: backend_ref.command.clone(),
+            base_url: backend_ref.endpoint.clone(),
+            key_env_var: (backend_ref.kind == BackendKind::Openai)
+                .then(|| args.api_key_env.clone()),
+            mock_rules: backend_ref.mock_rules.clone(),
             mock_latency_ms: args.mock_latency_ms,
-            timeout_secs: args.timeout,
+            timeout_secs: args.timeout_secs,
             max_retries: args.max_retries,
             rpm: args.rpm,
             max_error_rate,
@@ -173,11 +165,9 @@ impl RunPlan {
         Ok(RunPlan {
             project,
             prompt,
-            golden,
-            criteria,
-            scorers,
+            judging,
             backend,
-            backend_info,
+            backend_ref,
             cache,
             policy,
             max_error_rate,
@@ -192,14 +182,33 @@ impl RunPlan {
 
     pub fn cache_identity(&self) -> BackendKey<'_> {
         BackendKey {
-            kind: &self.backend_info.kind,
-            endpoint: self.backend_info.endpoint.as_deref(),
-            command: self.backend_info.command.as_deref(),
+            kind: self.backend_ref.kind.name(),
+            endpoint: self.backend_ref.endpoint.as_deref(),
+            command: self.backend_ref.command.as_deref(),
+        }
+    }
+
+    /// What this run is, as its manifest and report record it.
+    pub fn identity(&self) -> Identity {
+        let golden = &self.judging.golden;
+        Identity {
+            prompt: PromptRef {
+                id: self.prompt.id.clone(),
+                version: self.prompt.version.clone(),
+                path: self.project.relative(&self.prompt.path),
+            },
+            golden: GoldenRef {
+                path: self.project.relative(&golden.path),
+                hash: golden.hash.clone(),
+                cases: golden.cases.len(),
+            },
+            criteria: self.judging.criteria_ref(&self.project),
+            backend: self.backend_ref.clone(),
         }
     }
 
     pub fn total_calls(&self) -> usize {
-        let cases = self.golden.cases.len();
+        let cases = self.judging.golden.cases.len();
         self.shard.map_or(cases, |s| s.cases(cases)) * self.repeat as usize
     }
 
@@ -211,204 +220,19 @@ impl RunPlan {
     /// Makes this run one shard; a shard that would hold no case is an input error.
     pub fn set_shard(&mut self, shard: Shard) -> Result<()> {
         // Every shard of the run must hold a case, or the shards can never all be merged.
-        if shard.count > self.golden.cases.len() {
+        let golden = &self.judging.golden;
+        if shard.count > golden.cases.len() {
             return Err(Error::usage(format!(
                 "--shard {shard}: the golden set {} has {} cases, so some of {} shards would hold none: use at most {} shards",
-                self.golden.path.display(),
-                self.golden.cases.len(),
+                golden.path.display(),
+                golden.cases.len(),
                 shard.count,
-                self.golden.cases.len()
+                golden.cases.len()
             )));
         }
         self.shard = Some(shard);
         Ok(())
     }
-}
-
-/// What judging needs: the criteria, the golden set they pin (hash checked) and the
-/// compiled scorers. Shared by `run` and by `compare` on finished run directories.
-pub struct Judging {
-    pub criteria: Criteria,
-    pub golden: GoldenSet,
-    pub scorers: ScorerSet,
-}
-
-impl Judging {
-    pub fn load(criteria_path: &Path) -> Result<Judging> {
-        let criteria = Criteria::load(criteria_path)?;
-        let golden_path = criteria.golden_path();
-        let golden = GoldenSet::load(&golden_path)?;
-        if golden.hash != criteria.golden.sha256 {
-            return Err(Error::input(
-                Location::file(&golden_path),
-                format!(
-                    "golden set hash {} does not match the {} pinned by {}: the golden set \
-                     changed since the criteria were written. If the change is intended, \
-                     update [golden] sha256 in {} (and its version)",
-                    golden.hash,
-                    criteria.golden.sha256,
-                    criteria.path.display(),
-                    criteria.path.display()
-                ),
-            ));
-        }
-        let scorers = compile_scorers(&criteria, &golden)?;
-        check_gates(&criteria, &golden, &scorers)?;
-        Ok(Judging {
-            criteria,
-            golden,
-            scorers,
-        })
-    }
-}
-
-fn compile_scorers(criteria: &Criteria, golden: &GoldenSet) -> Result<ScorerSet> {
-    let mut global = Vec::new();
-    for named in &criteria.scorers {
-        let scorer = Scorer::compile(&named.spec).map_err(|e| {
-            Error::input(
-                Location::line(&criteria.path, named.line),
-                format!("scorer {:?}: {e}", named.spec.name),
-            )
-        })?;
-        global.push(scorer);
-    }
-    let mut set = ScorerSet::new(global, golden.cases.len());
-    for (index, case) in golden.cases.iter().enumerate() {
-        let at = || Location::line(&golden.path, case.line);
-        for spec in &case.asserts {
-            let scorer = Scorer::compile(spec).map_err(|e| {
-                Error::input(
-                    at(),
-                    format!("case {:?}: assert {:?}: {e}", case.id, spec.name),
-                )
-            })?;
-            set.add_case_scorer(index, scorer)
-                .map_err(|e| Error::input(at(), format!("case {:?}: {e}", case.id)))?;
-        }
-        let mut scorers = 0;
-        for scorer in set.for_case(index) {
-            scorers += 1;
-            scorer
-                .check_case(case)
-                .map_err(|e| Error::input(at(), format!("case {:?}: {e}", case.id)))?;
-        }
-        // A case nothing scores would pass whatever the model says.
-        if scorers == 0 {
-            return Err(Error::input(
-                at(),
-                format!(
-                    "case {:?} has no scorer: add [[scorers]] to {} or an `assert` list to the case",
-                    case.id,
-                    criteria.path.display()
-                ),
-            ));
-        }
-    }
-    if set.is_empty() {
-        return Err(Error::input(
-            Location::file(&criteria.path),
-            "no scorers: add [[scorers]] (or `assert` lists to the golden cases); \
-             without them every output would pass",
-        ));
-    }
-    Ok(set)
-}
-
-fn check_gates(criteria: &Criteria, golden: &GoldenSet, scorers: &ScorerSet) -> Result<()> {
-    let tags: HashSet<&str> = golden
-        .cases
-        .iter()
-        .flat_map(|c| c.tags.iter().map(String::as_str))
-        .collect();
-    for gate in &criteria.gates {
-        let at = || Location::line(&criteria.path, gate.line);
-        if let Some(name) = gate.metric.scorer()
-            && scorers.slot(name).is_none()
-        {
-            return Err(Error::input(
-                at(),
-                format!(
-                    "gate {}: no scorer is named {name:?} (scorers: {})",
-                    gate.metric,
-                    scorers.names.join(", ")
-                ),
-            ));
-        }
-        if let Some(name) = gate.metric.scorer() {
-            // A scorer that only some cases assert must apply somewhere in the gate's slice,
-            // or the gate could never be measured.
-            let slot = scorers.slot(name).expect("checked above");
-            let applies = golden.cases.iter().enumerate().any(|(i, c)| {
-                gate.tag.as_ref().is_none_or(|t| c.has_tag(t))
-                    && scorers.slots_for_case(i).any(|s| s == slot)
-            });
-            if !applies {
-                return Err(Error::input(
-                    at(),
-                    format!(
-                        "gate {}{}: no case{} has the scorer {name:?}",
-                        gate.metric,
-                        gate.tag
-                            .as_ref()
-                            .map(|t| format!(" [{t}]"))
-                            .unwrap_or_default(),
-                        gate.tag
-                            .as_ref()
-                            .map(|t| format!(" tagged {t:?}"))
-                            .unwrap_or_default(),
-                    ),
-                ));
-            }
-        }
-        if let Some(tag) = &gate.tag
-            && !tags.contains(tag.as_str())
-        {
-            return Err(Error::input(
-                at(),
-                format!(
-                    "gate {} [{tag}]: no case in {} has the tag {tag:?}",
-                    gate.metric,
-                    golden.path.display()
-                ),
-            ));
-        }
-    }
-    if let Some(policy) = &criteria.compare {
-        let at = || Location::file(&criteria.path);
-        match Metric::parse(&policy.metric) {
-            Ok(Metric::PassRate) => {}
-            Ok(Metric::ScorerMean(name)) if scorers.slot(&name).is_some() => {}
-            Ok(Metric::ScorerMean(name)) => {
-                return Err(Error::input(
-                    at(),
-                    format!(
-                        "[compare] metric mean:{name}: no scorer is named {name:?} (scorers: {})",
-                        scorers.names.join(", ")
-                    ),
-                ));
-            }
-            Ok(other) => {
-                return Err(Error::input(
-                    at(),
-                    format!("[compare] metric {other}: compare judges pass_rate or mean:<scorer>"),
-                ));
-            }
-            Err(e) => return Err(Error::input(at(), format!("[compare] {e}"))),
-        }
-    }
-    for id in &criteria.must_pass {
-        if !golden.cases.iter().any(|c| &c.id == id) {
-            return Err(Error::input(
-                Location::file(&criteria.path),
-                format!(
-                    "must_pass names case {id:?}, which is not in {}",
-                    golden.path.display()
-                ),
-            ));
-        }
-    }
-    Ok(())
 }
 
 fn check_variables(prompt: &Prompt, golden: &GoldenSet) -> Result<()> {
@@ -456,10 +280,10 @@ fn check_variables(prompt: &Prompt, golden: &GoldenSet) -> Result<()> {
 }
 
 fn build_policy(args: &RunOptions) -> Result<CallPolicy> {
-    if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= 86_400.0) {
+    if !(args.timeout_secs.is_finite() && args.timeout_secs > 0.0 && args.timeout_secs <= 86_400.0) {
         return Err(Error::usage(format!(
             "--timeout {} is out of range: use seconds from 0.001 to 86400",
-            args.timeout
+            args.timeout_secs
         )));
     }
     if args.max_retries > 100 {
@@ -474,7 +298,7 @@ fn build_policy(args: &RunOptions) -> Result<CallPolicy> {
         None => None,
     };
     Ok(CallPolicy {
-        timeout: Duration::from_secs_f64(args.timeout),
+        timeout: Duration::from_secs_f64(args.timeout_secs),
         retry: RetryPolicy {
             max_retries: args.max_retries,
             ..RetryPolicy::default()
@@ -487,18 +311,11 @@ fn build_backend(
     args: &RunOptions,
     project: &Project,
     prompt: &Prompt,
-) -> Result<(Backend, BackendInfo)> {
-    let kind = match (args.backend, project.config.backend.kind.as_deref()) {
-        (Some(kind), _) => kind,
-        (None, None | Some("mock")) => BackendKind::Mock,
-        (None, Some("command")) => BackendKind::Command,
-        (None, Some("openai")) => BackendKind::Openai,
-        (None, Some(other)) => {
-            return Err(project.config_error(format!(
-                "[backend] kind = {other:?} is not a backend this build has (available: mock, openai, command)"
-            )));
-        }
-    };
+) -> Result<(Backend, BackendRef)> {
+    let kind = args
+        .backend
+        .or(project.config.backend.kind)
+        .unwrap_or_default();
     if kind != BackendKind::Command && args.command.is_some() {
         return Err(Error::usage("--command needs --backend command"));
     }
@@ -517,8 +334,8 @@ fn build_backend(
                 Some(path) => MockBackend::from_rules_file(path, latency)?,
                 None => MockBackend::echo(latency),
             };
-            let info = BackendInfo {
-                kind: "mock".into(),
+            let info = BackendRef {
+                kind: BackendKind::Mock,
                 model: prompt.model.name.clone(),
                 endpoint: None,
                 command: None,
@@ -534,8 +351,8 @@ fn build_backend(
                 ));
             };
             let backend = CommandBackend::new(command, project.root.clone())?;
-            let info = BackendInfo {
-                kind: "command".into(),
+            let info = BackendRef {
+                kind: BackendKind::Command,
                 model: prompt.model.name.clone(),
                 endpoint: None,
                 command: Some(backend.command_line()),
@@ -561,9 +378,9 @@ fn build_backend(
                 .ok()
                 .filter(|k| !k.trim().is_empty());
             let backend =
-                OpenAiBackend::new(&base_url, api_key, Duration::from_secs_f64(args.timeout))?;
-            let info = BackendInfo {
-                kind: "openai".into(),
+                OpenAiBackend::new(&base_url, api_key, Duration::from_secs_f64(args.timeout_secs))?;
+            let info = BackendRef {
+                kind: BackendKind::Openai,
                 model: prompt.model.name.clone(),
                 endpoint: Some(backend.endpoint()),
                 command: None,
@@ -571,33 +388,6 @@ fn build_backend(
                 mock_latency_ms: None,
             };
             Ok((Backend::OpenAi(Box::new(backend)), info))
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shards_split_the_cases_without_overlap() {
-        for cases in [1, 7, 10, 51] {
-            for count in 1..=cases.min(9) {
-                let mut seen = vec![0; cases];
-                for index in 1..=count {
-                    let shard = Shard::parse(&format!("{index}/{count}")).unwrap();
-                    let held: Vec<usize> = (0..cases).filter(|&c| shard.holds(c)).collect();
-                    assert_eq!(held.len(), shard.cases(cases), "{shard} of {cases}");
-                    for c in held {
-                        seen[c] += 1;
-                    }
-                }
-                assert!(seen.iter().all(|&n| n == 1), "{count} shards of {cases}");
-            }
-        }
-        assert_eq!(Shard::parse("2/4").unwrap().to_string(), "2/4");
-        for bad in ["0/4", "5/4", "1", "a/b", "1/0", "1/1001", "-1/2"] {
-            assert!(Shard::parse(bad).is_err(), "{bad}");
         }
     }
 }

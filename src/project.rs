@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::backend::BackendKind;
 use crate::error::{self, Error, Result};
 
 pub const FILE_NAME: &str = "promptgate.toml";
@@ -27,7 +28,7 @@ pub struct ProjectFile {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BackendDefaults {
-    pub kind: Option<String>,
+    pub kind: Option<BackendKind>,
     pub mock_rules: Option<PathBuf>,
     pub base_url: Option<String>,
 }

@@ -9,10 +9,46 @@ pub mod resilience;
 
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::Error;
 use crate::prompt::{Message, ModelSettings};
+
+/// The kinds of backend, as flags, promptgate.toml and manifests name them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    /// Deterministic scripted model: echo, or the rules in a mock-rules file. No network.
+    #[default]
+    Mock,
+    /// Any program: the request as JSON on stdin, {"output": ...} on stdout.
+    Command,
+    /// Any OpenAI-compatible chat completions endpoint.
+    Openai,
+}
+
+impl BackendKind {
+    pub const ALL: [BackendKind; 3] = [BackendKind::Mock, BackendKind::Command, BackendKind::Openai];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::Mock => "mock",
+            BackendKind::Command => "command",
+            BackendKind::Openai => "openai",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<BackendKind> {
+        BackendKind::ALL.into_iter().find(|k| k.name() == text)
+    }
+}
+
+impl std::fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// Why a call failed.
 #[derive(Debug)]
@@ -81,11 +117,11 @@ impl Backend {
         }
     }
 
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> BackendKind {
         match self {
-            Backend::Mock(_) => "mock",
-            Backend::Command(_) => "command",
-            Backend::OpenAi(_) => "openai",
+            Backend::Mock(_) => BackendKind::Mock,
+            Backend::Command(_) => BackendKind::Command,
+            Backend::OpenAi(_) => BackendKind::Openai,
         }
     }
 

@@ -87,11 +87,13 @@ pub struct Attempted {
 
 impl CallPolicy {
     /// Calls the backend until it answers, fails for good, or retries run out. Input errors
-    /// stop at once: they are the user's to fix and no retry changes them.
+    /// stop at once: they are the user's to fix and no retry changes them. `on_retry` hears
+    /// of each failed attempt that will be retried: (attempt, reason, delay).
     pub async fn call(
         &self,
         backend: &Backend,
         request: &Request<'_>,
+        on_retry: &mut (dyn FnMut(u32, &str, Duration) + Send),
     ) -> Result<Attempted, crate::error::Error> {
         let mut attempts = 0;
         loop {
@@ -143,7 +145,9 @@ impl CallPolicy {
                     latency,
                 });
             }
-            tokio::time::sleep(self.retry.delay(retry, retry_after)).await;
+            let delay = self.retry.delay(retry, retry_after);
+            on_retry(attempts, &reason, delay);
+            tokio::time::sleep(delay).await;
         }
     }
 }

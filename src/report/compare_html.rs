@@ -13,7 +13,7 @@
 use serde::Serialize;
 
 use super::html::{px, text};
-use super::view::{percent, plural, truncate};
+use super::format::{percent, plural, truncate};
 use crate::compare::{Comparison, Flip, format_p};
 use crate::criteria::Metric;
 use crate::gate::Verdict;
@@ -645,7 +645,7 @@ mod tests {
     use crate::compare::{
         PassRateComparison, PolicyResult, ScoreDrop, ScorerComparison, SideSummary, TagComparison,
     };
-    use crate::run::manifest::{CriteriaRef, GoldenRef};
+    use crate::rundir::{CriteriaRef, GoldenRef};
 
     use crate::report::html::tests::check_well_formed;
 

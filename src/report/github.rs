@@ -6,8 +6,10 @@
 use std::io::Write;
 use std::path::Path;
 
-use super::Report;
 use super::terminal::{gate_label, threshold};
+use crate::error::Result;
+use crate::run::events::{RunEvent, RunSink};
+use crate::rundir::Report;
 
 /// GitHub shows at most ten error annotations per step.
 pub const MAX_ANNOTATIONS: usize = 10;
@@ -126,6 +128,44 @@ pub fn compare_annotations(c: &crate::compare::Comparison) -> Vec<String> {
     all
 }
 
+/// A sink that prints a judged run's annotations to stdout when it finishes, inside GitHub
+/// Actions only.
+pub struct Annotations {
+    enabled: bool,
+}
+
+impl Annotations {
+    pub fn new() -> Annotations {
+        Annotations {
+            enabled: is_github_actions(),
+        }
+    }
+}
+
+impl Default for Annotations {
+    fn default() -> Self {
+        Annotations::new()
+    }
+}
+
+impl RunSink for Annotations {
+    fn event(&mut self, event: &RunEvent<'_>) -> Result<()> {
+        if let (
+            true,
+            RunEvent::Finished {
+                report: Some(report),
+                ..
+            },
+        ) = (self.enabled, event)
+        {
+            let mut lines = annotations(report).join("\n");
+            lines.push('\n');
+            crate::report::terminal::print_stdout(&lines);
+        }
+        Ok(())
+    }
+}
+
 /// Cuts Markdown to `budget` bytes at a line boundary, saying so.
 pub fn trim_markdown(markdown: &str, budget: usize) -> String {
     if markdown.len() <= budget {
@@ -143,7 +183,7 @@ pub fn trim_markdown(markdown: &str, budget: usize) -> String {
 }
 
 /// Appends `markdown` to the file `GITHUB_STEP_SUMMARY` names, if any.
-pub fn append_summary(markdown: &str) -> crate::error::Result<()> {
+pub fn append_summary(markdown: &str) -> Result<()> {
     let Ok(path) = std::env::var("GITHUB_STEP_SUMMARY") else {
         return Ok(());
     };

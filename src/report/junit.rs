@@ -24,7 +24,9 @@ use std::time::Duration;
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::terminal::gate_label;
-use super::view::{CallLine, RunView, number, plural, reveal_bidi, threshold_text, truncate};
+use super::format::{number, plural, reveal_bidi, threshold_text, truncate};
+use super::view::RunView;
+use crate::rundir::CallRecord;
 
 /// A testcase's system-out holds at most this much of the output.
 const OUTPUT_BYTES: usize = 4096;
@@ -46,7 +48,7 @@ fn one_line(text: &str) -> String {
         .join(" ")
 }
 
-fn testcase_name(view: &RunView, call: &CallLine) -> String {
+fn testcase_name(view: &RunView, call: &CallRecord) -> String {
     if view.report.repeats > 1 {
         format!("{}#{}", call.case_id, call.repeat)
     } else {
@@ -54,7 +56,7 @@ fn testcase_name(view: &RunView, call: &CallLine) -> String {
     }
 }
 
-fn case_testcase(view: &RunView, call: &CallLine) -> TestCase {
+fn case_testcase(view: &RunView, call: &CallRecord) -> TestCase {
     let golden = &view.report.identity.golden.path;
     let status = if let Some(error) = &call.error {
         let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
@@ -180,7 +182,7 @@ pub fn render(view: &RunView) -> String {
         ("criteria_path", id.criteria.path.clone()),
         ("criteria_version", id.criteria.version.to_string()),
         ("criteria_hash", id.criteria.hash.clone()),
-        ("backend", id.backend.kind.clone()),
+        ("backend", id.backend.kind.to_string()),
         ("model", id.backend.model.clone()),
         ("repeats", r.repeats.to_string()),
         ("run_id", r.run_id.clone()),

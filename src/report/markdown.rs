@@ -10,7 +10,8 @@
 use std::fmt::Write;
 
 use super::terminal::gate_label;
-use super::view::{RunView, number, percent, plural, printable, threshold_text, truncate};
+use super::format::{number, percent, plural, printable, threshold_text, truncate};
+use super::view::RunView;
 use crate::digest::short;
 use crate::gate::Verdict;
 
@@ -258,7 +259,7 @@ fn head(view: &RunView) -> String {
     );
     let mut backend = format!(
         "{}, model {}",
-        cell(&id.backend.kind),
+        cell(id.backend.kind.name()),
         cell(&id.backend.model)
     );
     if let Some(endpoint) = &id.backend.endpoint {

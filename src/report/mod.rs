@@ -1,65 +1,100 @@
-//! Reports rendered from a judged run. `report.json` is the full, machine-readable record;
-//! the terminal summary is what a person reads after `promptgate run`.
+//! Renderers of judged runs and comparisons: the terminal summary, Markdown, JSON, JUnit,
+//! CSV, HTML and GitHub Actions annotations, plus the live run display (progress and
+//! messages). They read what `rundir` and `compare` produce; none of them judges.
 
 pub mod compare;
 pub mod compare_html;
 pub mod csv;
+pub mod format;
 pub mod github;
 pub mod html;
 pub mod junit;
+pub mod live;
 pub mod markdown;
 pub mod terminal;
 pub mod view;
 
-use std::path::Path;
-
-use serde::{Deserialize, Serialize};
-
-use crate::error::{Error, Result};
-use crate::gate::{Judgement, Verdict};
-use crate::run::manifest::Identity;
-
-pub const JSON_FILE_NAME: &str = "report.json";
-/// Bumped on any incompatible change to report.json.
-pub const SCHEMA_VERSION: u32 = 1;
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Report {
-    pub schema_version: u32,
-    pub tool_version: String,
-    pub run_id: String,
-    pub identity: Identity,
-    pub repeats: u32,
-    #[serde(flatten)]
-    pub judgement: Judgement,
+/// The formats a run's report is rendered in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormat {
+    /// GitHub-flavoured Markdown (what the job summary shows).
+    Md,
+    /// The full report (report.json's content).
+    Json,
+    /// JUnit XML for test-report tabs (GitHub, GitLab, Jenkins).
+    Junit,
+    /// One row per (case, repeat) for spreadsheets.
+    Csv,
+    /// One self-contained page for a release manager.
+    Html,
 }
 
-impl Report {
-    pub fn new(run_id: &str, identity: Identity, repeats: u32, judgement: Judgement) -> Report {
-        Report {
-            schema_version: SCHEMA_VERSION,
-            tool_version: env!("CARGO_PKG_VERSION").to_string(),
-            run_id: run_id.to_string(),
-            identity,
-            repeats,
-            judgement,
+impl ReportFormat {
+    pub const ALL: [ReportFormat; 5] = [
+        ReportFormat::Md,
+        ReportFormat::Json,
+        ReportFormat::Junit,
+        ReportFormat::Csv,
+        ReportFormat::Html,
+    ];
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            ReportFormat::Md => "md",
+            ReportFormat::Json => "json",
+            ReportFormat::Junit => "xml",
+            ReportFormat::Csv => "csv",
+            ReportFormat::Html => "html",
         }
     }
 
-    pub fn passed(&self) -> bool {
-        self.judgement.verdict == Verdict::Pass
-    }
-
-    pub fn verdict_word(&self) -> &'static str {
-        match self.judgement.verdict {
-            Verdict::Pass => "pass",
-            Verdict::Fail => "fail",
+    pub fn name(self) -> &'static str {
+        match self {
+            ReportFormat::Junit => "junit",
+            other => other.extension(),
         }
     }
 
-    pub fn write_json(&self, path: &Path) -> Result<()> {
-        let mut text = serde_json::to_string_pretty(self).expect("report serializes");
-        text.push('\n');
-        std::fs::write(path, text).map_err(|e| Error::write_failed(path, &e))
+    pub fn parse(text: &str) -> Option<ReportFormat> {
+        ReportFormat::ALL
+            .into_iter()
+            .find(|f| f.name().eq_ignore_ascii_case(text))
+    }
+
+    /// Renders a run in this format.
+    pub fn render(self, view: &view::RunView) -> String {
+        match self {
+            ReportFormat::Md => markdown::render(view),
+            ReportFormat::Json => view.report.to_json(),
+            ReportFormat::Junit => junit::render(view),
+            ReportFormat::Csv => csv::render(view),
+            ReportFormat::Html => html::render(view),
+        }
+    }
+}
+
+/// One `--report FMT[=PATH]`: a format, and where to write it (None: the command's default
+/// file in the run directory).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportSpec {
+    pub format: ReportFormat,
+    pub path: Option<std::path::PathBuf>,
+}
+
+impl std::str::FromStr for ReportSpec {
+    type Err = String;
+
+    fn from_str(spec: &str) -> Result<ReportSpec, String> {
+        let (format, path) = match spec.split_once('=') {
+            Some((format, path)) if !path.is_empty() => {
+                (format, Some(std::path::PathBuf::from(path)))
+            }
+            Some((format, _)) => (format, None),
+            None => (spec, None),
+        };
+        let format = ReportFormat::parse(format).ok_or_else(|| {
+            format!("--report {format}: use md, json, html, junit or csv (optionally =PATH)")
+        })?;
+        Ok(ReportSpec { format, path })
     }
 }

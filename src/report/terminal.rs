@@ -3,7 +3,8 @@
 
 use std::fmt::Write;
 
-use super::Report;
+use crate::rundir::Report;
+use super::format::number;
 use crate::digest::short;
 use crate::gate::GateResult;
 
@@ -18,12 +19,12 @@ pub fn threshold(gate: &GateResult) -> String {
     }
 }
 
-fn number(value: f64) -> String {
-    if value.fract() == 0.0 && value.abs() >= 10.0 {
-        format!("{value:.0}")
-    } else {
-        format!("{value:.3}")
-    }
+/// Writes to stdout without panicking when it is closed (`promptgate run ... | head`): the
+/// exit code and the run directory carry the result either way.
+pub fn print_stdout(text: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
 pub fn gate_label(gate: &GateResult) -> String {

@@ -8,134 +8,16 @@
 //! Tags and golden lines come from the golden set when it was found, else from the report's
 //! failing cases (so a passing case may then have no tags in the CSV and JUnit reports).
 
-use std::borrow::Cow;
 use std::collections::HashMap;
-use std::fmt;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
-use serde::de::{MapAccess, Visitor};
-use serde::{Deserialize, Deserializer, Serialize};
-
-use super::{JSON_FILE_NAME, Report};
-use crate::error::{Error, Location, Result};
-use crate::gate::{GateResult, Verdict};
+use super::format::plural;
+use crate::error::Result;
+use crate::gate::Verdict;
 use crate::golden::GoldenSet;
 use crate::project::Project;
-use crate::run::calls;
-use crate::score::Score;
-
-/// One line of `calls.jsonl`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CallLine {
-    pub ts: String,
-    pub run_id: String,
-    pub case_id: String,
-    pub repeat: u32,
-    pub prompt_id: String,
-    pub prompt_version: String,
-    pub model: String,
-    pub response_hash: Option<String>,
-    pub latency_ms: u64,
-    pub tokens_in: Option<u64>,
-    pub tokens_out: Option<u64>,
-    pub attempts: u32,
-    pub cached: bool,
-    pub error: Option<String>,
-    pub output: String,
-    /// Scores by scorer name, in the order the line lists them (the criteria's order).
-    #[serde(
-        serialize_with = "serialize_scores",
-        deserialize_with = "deserialize_scores"
-    )]
-    pub scores: Vec<(String, Score)>,
-}
-
-impl CallLine {
-    /// The line a call of `manifest`'s run would have in calls.jsonl, scored by `judging`.
-    pub fn of(
-        record: &crate::run::calls::CallRecord,
-        manifest: &crate::run::manifest::Manifest,
-        judging: &crate::plan::Judging,
-    ) -> CallLine {
-        CallLine {
-            ts: humantime::format_rfc3339_millis(record.finished_at).to_string(),
-            run_id: manifest.run_id.clone(),
-            case_id: judging.golden.cases[record.case_index].id.clone(),
-            repeat: record.repeat,
-            prompt_id: manifest.identity.prompt.id.clone(),
-            prompt_version: manifest.identity.prompt.version.clone(),
-            model: record.model.clone(),
-            response_hash: record.response_hash.clone(),
-            latency_ms: record.latency_ms,
-            tokens_in: record.tokens_in,
-            tokens_out: record.tokens_out,
-            attempts: record.attempts,
-            cached: record.cached,
-            error: record.error.clone(),
-            output: record.output.clone(),
-            scores: record
-                .scores
-                .iter()
-                .map(|(slot, score)| (judging.scorers.names[*slot].clone(), score.clone()))
-                .collect(),
-        }
-    }
-
-    /// Passed when the call succeeded and every scorer that judged it passed; a failed call
-    /// passes nothing (as in the gate).
-    pub fn passed(&self) -> bool {
-        self.error.is_none() && self.scores.iter().all(|(_, s)| s.passed)
-    }
-
-    pub fn score(&self, name: &str) -> Option<&Score> {
-        self.scores.iter().find(|(n, _)| n == name).map(|(_, s)| s)
-    }
-
-    /// Why it failed, one reason per line, worded as report.json words them:
-    /// `call failed: ...` or `scorer: reason` for each failing scorer.
-    pub fn reasons(&self) -> Vec<String> {
-        match &self.error {
-            Some(error) => vec![format!("call failed: {error}")],
-            None => self
-                .scores
-                .iter()
-                .filter(|(_, s)| !s.passed)
-                .map(|(name, s)| format!("{name}: {}", s.reason))
-                .collect(),
-        }
-    }
-}
-
-fn serialize_scores<S: serde::Serializer>(
-    scores: &[(String, Score)],
-    serializer: S,
-) -> std::result::Result<S::Ok, S::Error> {
-    serializer.collect_map(scores.iter().map(|(name, score)| (name, score)))
-}
-
-fn deserialize_scores<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> std::result::Result<Vec<(String, Score)>, D::Error> {
-    struct Ordered;
-    impl<'de> Visitor<'de> for Ordered {
-        type Value = Vec<(String, Score)>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("an object of scores keyed by scorer name")
-        }
-        fn visit_map<A: MapAccess<'de>>(
-            self,
-            mut map: A,
-        ) -> std::result::Result<Self::Value, A::Error> {
-            let mut scores = Vec::with_capacity(map.size_hint().unwrap_or(4));
-            while let Some((name, score)) = map.next_entry::<String, Score>()? {
-                scores.push((name, score));
-            }
-            Ok(scores)
-        }
-    }
-    deserializer.deserialize_map(Ordered)
-}
+use crate::rundir::calls::{CallReader, CallRecord, ReadMode};
+use crate::rundir::Report;
 
 /// What the golden set says about one case.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -157,7 +39,7 @@ pub struct Checks {
 #[derive(Debug, Clone)]
 pub struct RunView {
     pub report: Report,
-    pub calls: Vec<CallLine>,
+    pub calls: Vec<CallRecord>,
     /// Tags and golden line by case id: every case when the golden set was read, else the
     /// failing cases of the report.
     pub cases: HashMap<String, CaseInfo>,
@@ -172,15 +54,12 @@ impl RunView {
     /// above the working directory. A golden file that is missing or whose hash differs from
     /// the run's is ignored, never an error.
     pub fn load(run_dir: &Path) -> Result<RunView> {
-        let report_path = run_dir.join(JSON_FILE_NAME);
-        let text = crate::error::read_text(&report_path)?;
-        let report: Report = serde_json::from_str(&text).map_err(|e| {
-            Error::input(
-                Location::line(&report_path, e.line()),
-                format!("not a promptgate report: {e}"),
-            )
-        })?;
-        let calls = read_calls(&run_dir.join(calls::FILE_NAME))?;
+        let report = Report::load(run_dir)?;
+        let mut calls = Vec::new();
+        let mut reader = CallReader::open(run_dir, ReadMode::Strict)?;
+        while let Some((_, call)) = reader.next_record()? {
+            calls.push(call);
+        }
         let mut view = RunView::new(report, calls);
         if let Some(golden) = find_golden(run_dir, &view.report.identity.golden.path)
             .and_then(|path| GoldenSet::load(&path).ok())
@@ -191,7 +70,7 @@ impl RunView {
     }
 
     /// A view of a report and its calls; tags and lines from the report's failing cases.
-    pub fn new(report: Report, calls: Vec<CallLine>) -> RunView {
+    pub fn new(report: Report, calls: Vec<CallRecord>) -> RunView {
         let mut cases: HashMap<String, CaseInfo> = HashMap::new();
         for case in &report.judgement.failing_cases {
             cases.entry(case.id.clone()).or_insert_with(|| CaseInfo {
@@ -240,7 +119,7 @@ impl RunView {
         let cases = &self.cases;
         if self.golden_read {
             self.calls.sort_by(|a, b| {
-                let index = |c: &CallLine| cases.get(&c.case_id).and_then(|i| i.index);
+                let index = |c: &CallRecord| cases.get(&c.case_id).and_then(|i| i.index);
                 (index(a).unwrap_or(usize::MAX), &a.case_id, a.repeat).cmp(&(
                     index(b).unwrap_or(usize::MAX),
                     &b.case_id,
@@ -262,7 +141,7 @@ impl RunView {
     }
 
     /// The call of one (case, repeat), if calls.jsonl has it.
-    pub fn call(&self, case_id: &str, repeat: u32) -> Option<&CallLine> {
+    pub fn call(&self, case_id: &str, repeat: u32) -> Option<&CallRecord> {
         self.calls
             .iter()
             .find(|c| c.case_id == case_id && c.repeat == repeat)
@@ -333,74 +212,6 @@ impl RunView {
     }
 }
 
-/// A measured value as the terminal summary shows it: whole numbers from 10 up without
-/// decimals (latencies), everything else with three.
-pub fn number(value: f64) -> String {
-    if value.fract() == 0.0 && value.abs() >= 10.0 {
-        format!("{value:.0}")
-    } else {
-        format!("{value:.3}")
-    }
-}
-
-/// A gate's threshold in words for readers: `≥ 0.900`, `≤ 2000`, `≥ 0.100 and ≤ 0.900`.
-pub fn threshold_text(gate: &GateResult) -> String {
-    match (gate.min, gate.max) {
-        (Some(min), Some(max)) => format!("≥ {} and ≤ {}", number(min), number(max)),
-        (Some(min), None) => format!("≥ {}", number(min)),
-        (None, Some(max)) => format!("≤ {}", number(max)),
-        (None, None) => "none".to_string(),
-    }
-}
-
-/// A share as a percentage with one decimal.
-pub fn percent(rate: f64) -> String {
-    format!("{:.1}%", 100.0 * rate)
-}
-
-pub(crate) fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
-}
-
-/// Reads calls.jsonl; a missing file is an empty run, a line that is not a call line is an
-/// input error naming the file and line. A last line without its newline (a killed run) is
-/// skipped when it does not parse.
-pub fn read_calls(path: &Path) -> Result<Vec<CallLine>> {
-    let file = match std::fs::File::open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::unreadable(path, &e)),
-    };
-    let mut reader = BufReader::new(file);
-    let mut calls = Vec::new();
-    let mut line = Vec::new();
-    let mut line_no = 0;
-    loop {
-        line.clear();
-        let read = reader
-            .read_until(b'\n', &mut line)
-            .map_err(|e| Error::unreadable(path, &e))?;
-        if read == 0 {
-            break;
-        }
-        line_no += 1;
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        match serde_json::from_slice::<CallLine>(&line) {
-            Ok(call) => calls.push(call),
-            Err(_) if !line.ends_with(b"\n") => break,
-            Err(e) => {
-                return Err(Error::input(
-                    Location::line(path, line_no),
-                    format!("not a calls.jsonl line: {e}"),
-                ));
-            }
-        }
-    }
-    Ok(calls)
-}
-
 /// The golden file a report names, relative to the project root above the run directory,
 /// else above the working directory.
 fn find_golden(run_dir: &Path, golden: &str) -> Option<PathBuf> {
@@ -419,83 +230,15 @@ fn find_golden(run_dir: &Path, golden: &str) -> Option<PathBuf> {
     })
 }
 
-/// At most `max_bytes` of `text`, cut at a character boundary; true when something was cut.
-pub fn truncate(text: &str, max_bytes: usize) -> (&str, bool) {
-    if text.len() <= max_bytes {
-        return (text, false);
-    }
-    let mut end = max_bytes;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    (&text[..end], true)
-}
-
-/// Explicit bidirectional controls (U+202A–U+202E, U+2066–U+2069) that can reorder what a
-/// reader sees ("Trojan Source").
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-}
-
-/// Bidirectional controls made visible as `[U+202E]`, and U+FFFE/U+FFFF (not allowed in XML)
-/// replaced by U+FFFD; everything else untouched.
-pub fn reveal_bidi(text: &str) -> Cow<'_, str> {
-    let odd = |c: char| is_bidi_control(c) || matches!(c, '\u{FFFE}' | '\u{FFFF}');
-    if !text.chars().any(odd) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 16);
-    for c in text.chars() {
-        if is_bidi_control(c) {
-            out.push_str(&format!("[U+{:04X}]", c as u32));
-        } else if odd(c) {
-            out.push('\u{FFFD}');
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
-}
-
-/// Text as reports show it: bidirectional controls made visible as `[U+202E]`, other control
-/// characters except tab and newline replaced by U+FFFD, and U+FFFE/U+FFFF (not allowed in
-/// XML) too. Right-to-left scripts themselves are untouched. This is for display only:
-/// escaping for the output format is still each renderer's job.
-pub fn printable(text: &str) -> Cow<'_, str> {
-    let odd = |c: char| {
-        is_bidi_control(c)
-            || (c.is_control() && c != '\n' && c != '\t')
-            || matches!(c, '\u{FFFE}' | '\u{FFFF}')
-    };
-    if !text.chars().any(odd) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 16);
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if is_bidi_control(c) {
-            out.push_str(&format!("[U+{:04X}]", c as u32));
-        } else if c == '\r' {
-            // CRLF stays one line break; a lone CR becomes one.
-            if chars.peek() != Some(&'\n') {
-                out.push('\n');
-            }
-        } else if odd(c) {
-            out.push('\u{FFFD}');
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
     use crate::gate::{
         FailingCase, GateResult, Judgement, MustPassResult, ScorerAggregate, Summary, TagAggregate,
     };
-    use crate::run::manifest::{BackendRef, CriteriaRef, GoldenRef, Identity, PromptRef};
+    use crate::backend::BackendKind;
+    use crate::rundir::{BackendRef, CriteriaRef, GoldenRef, Identity, PromptRef};
+    use crate::score::Score;
     use crate::stats::Interval;
 
     pub const RUN_ID: &str = "20260101T000000000Z-abc123";
@@ -515,8 +258,8 @@ pub(crate) mod tests {
         output: &str,
         error: Option<&str>,
         scores: Vec<(&str, Score)>,
-    ) -> CallLine {
-        CallLine {
+    ) -> CallRecord {
+        CallRecord {
             ts: format!("2026-01-01T00:00:0{repeat}.{latency_ms:03}Z"),
             run_id: RUN_ID.into(),
             case_id: case_id.into(),
@@ -670,7 +413,7 @@ pub(crate) mod tests {
                         .into(),
                 },
                 backend: BackendRef {
-                    kind: "mock".into(),
+                    kind: BackendKind::Mock,
                     model: "gpt-4o-mini".into(),
                     endpoint: None,
                     command: None,
@@ -1110,23 +853,5 @@ pub(crate) mod tests {
         );
         view.report.judgement.verdict = Verdict::Pass;
         assert_eq!(view.headline(), "PASS: all 5 checks held");
-    }
-
-    #[test]
-    fn printable_reveals_bidi_controls_and_keeps_rtl_text() {
-        assert_eq!(printable("abc\u{202E}fed"), "abc[U+202E]fed");
-        assert_eq!(printable("שלום مرحبا"), "שלום مرحبا");
-        assert_eq!(
-            printable("a\u{0}b\u{1b}[31m\r\nc\u{FFFF}"),
-            "a\u{FFFD}b\u{FFFD}[31m\nc\u{FFFD}"
-        );
-        assert!(matches!(printable("plain\ttext\n"), Cow::Borrowed(_)));
-    }
-
-    #[test]
-    fn truncate_cuts_at_a_char_boundary() {
-        assert_eq!(truncate("héllo", 2), ("h", true));
-        assert_eq!(truncate("héllo", 3), ("hé", true));
-        assert_eq!(truncate("héllo", 10), ("héllo", false));
     }
 }

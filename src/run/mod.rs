@@ -1,14 +1,11 @@
-//! The runner: schedules calls with bounded concurrency and fans each finished call out to
-//! its consumers (the calls.jsonl writer, the progress display, the tally the verdict is
-//! judged on). It never prints results itself; reporters render the outcome.
+//! The runner: schedules calls with bounded concurrency, scores each finished call and
+//! emits it as an event (see `events`); at the end it judges the run through `judging`.
+//! Nothing here prints: sinks render what happens.
 
 pub mod cache;
-pub mod calls;
-pub mod manifest;
-mod progress;
-pub mod resume;
+pub mod events;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
@@ -19,24 +16,17 @@ use tokio::task::JoinSet;
 use crate::backend::Request;
 use crate::digest;
 use crate::error::{Error, Location, Result};
-use crate::gate::{self, Failure, Sample, SlotScore};
+use crate::gate::Sample;
 use crate::plan::RunPlan;
-use crate::report::Report;
-use crate::score::{Observation, snippet};
+use crate::rundir::calls::{self, CallRecord, CallWriter};
+use crate::rundir::{self, Manifest, Report, Status};
 use cache::Cache;
-use calls::{CallLog, CallRecord, LineContext};
-use manifest::{Identity, Manifest, Status};
-use progress::Progress;
+use events::{CallLogSink, RunEvent, RunSink};
 
-/// How long in-flight calls may finish after Ctrl-C before they are abandoned.
-const INTERRUPT_GRACE: Duration = Duration::from_secs(5);
+/// How long in-flight calls may finish after an interrupt before they are abandoned.
+pub const INTERRUPT_GRACE: Duration = Duration::from_secs(5);
 /// Results taken off the channel at once: one wake-up per batch, not per call.
 const RECEIVE_BATCH: usize = 256;
-/// Characters of a failing output kept for reports.
-const FAILING_OUTPUT_CHARS: usize = 300;
-
-/// The manifest verdict of a finished shard: recorded, not judged.
-pub const PARTIAL: &str = "partial";
 
 pub struct RunOutcome {
     pub run_id: String,
@@ -47,43 +37,42 @@ pub struct RunOutcome {
     pub samples: Vec<Sample>,
 }
 
-/// A fresh, unique run directory: time to the millisecond plus a random suffix, created
-/// with `create_dir` so two runs can never share one.
-fn create_run_dir(out: &Path) -> Result<(String, PathBuf)> {
-    std::fs::create_dir_all(out).map_err(|e| Error::write_failed(out, &e))?;
-    loop {
-        let run_id = new_run_id();
-        let dir = out.join(&run_id);
-        match std::fs::create_dir(&dir) {
-            Ok(()) => return Ok((run_id, dir)),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(Error::write_failed(&dir, &e)),
-        }
-    }
+/// A run to continue: its directory, manifest, the samples of the calls it finished and
+/// the reasons of those that failed for good (case id, reason).
+pub struct Resume {
+    pub run_dir: PathBuf,
+    pub manifest: Manifest,
+    pub finished: Vec<Sample>,
+    pub failed: Vec<(String, String)>,
 }
 
-/// Time to the millisecond plus a random suffix.
-pub fn new_run_id() -> String {
-    let stamp: String = humantime::format_rfc3339_millis(SystemTime::now())
-        .to_string()
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect();
-    format!("{stamp}-{:06x}", fastrand::u32(..0x100_0000))
-}
-
-pub fn now_rfc3339() -> String {
-    humantime::format_rfc3339_millis(SystemTime::now()).to_string()
+/// What a worker hands the collector.
+enum Message {
+    Finished(Result<(usize, CallRecord)>),
+    Retrying {
+        case: usize,
+        repeat: u32,
+        attempt: u32,
+        reason: String,
+        delay: Duration,
+    },
 }
 
 /// Renders, calls (or reads the cache) and scores one (case, repeat). A call that fails
 /// for good becomes a record with an `error` and no scores: it fails every scorer.
-async fn call_one(plan: &RunPlan, case_index: usize, repeat: u32) -> Result<CallRecord> {
-    let case = &plan.golden.cases[case_index];
+async fn call_one(
+    plan: &RunPlan,
+    run_id: &str,
+    case_index: usize,
+    repeat: u32,
+    on_retry: &mut (dyn FnMut(u32, &str, Duration) + Send),
+) -> Result<CallRecord> {
+    let golden = &plan.judging.golden;
+    let case = &golden.cases[case_index];
     let vars = crate::template::context(&case.vars);
     let messages = plan.prompt.render(&vars).map_err(|e| {
         Error::input(
-            Location::line(&plan.golden.path, case.line),
+            Location::line(&golden.path, case.line),
             format!("case {:?}: {}: {e}", case.id, plan.prompt.path.display()),
         )
     })?;
@@ -109,11 +98,13 @@ async fn call_one(plan: &RunPlan, case_index: usize, repeat: u32) -> Result<Call
         _ => None,
     };
     let mut record = CallRecord {
-        case_index,
+        ts: String::new(),
+        run_id: run_id.to_string(),
+        case_id: case.id.clone(),
         repeat,
-        finished_at: SystemTime::now(),
+        prompt_id: plan.prompt.id.clone(),
+        prompt_version: plan.prompt.version.clone(),
         model: plan.prompt.model.name.clone(),
-        output: String::new(),
         response_hash: None,
         latency_ms: 0,
         tokens_in: None,
@@ -121,6 +112,7 @@ async fn call_one(plan: &RunPlan, case_index: usize, repeat: u32) -> Result<Call
         attempts: 0,
         cached: cached.is_some(),
         error: None,
+        output: String::new(),
         scores: Vec::new(),
     };
     let response = match cached {
@@ -130,7 +122,7 @@ async fn call_one(plan: &RunPlan, case_index: usize, repeat: u32) -> Result<Call
             response
         }
         None => {
-            let attempted = plan.policy.call(&plan.backend, &request).await?;
+            let attempted = plan.policy.call(&plan.backend, &request, on_retry).await?;
             record.attempts = attempted.attempts;
             record.latency_ms = attempted.latency.as_millis() as u64;
             match attempted.result {
@@ -150,22 +142,17 @@ async fn call_one(plan: &RunPlan, case_index: usize, repeat: u32) -> Result<Call
                     response
                 }
                 Err(reason) => {
-                    record.finished_at = SystemTime::now();
+                    record.ts = rundir::now_rfc3339();
                     record.error = Some(reason);
                     return Ok(record);
                 }
             }
         }
     };
-    record.scores = plan.scorers.score(
-        case_index,
-        &Observation {
-            output: &response.output,
-            latency_ms: record.latency_ms,
-            case,
-        },
-    );
-    record.finished_at = SystemTime::now();
+    record.scores = plan
+        .judging
+        .score(case_index, &response.output, record.latency_ms);
+    record.ts = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
     record.model = response.model;
     record.response_hash = Some(digest::sha256_id(response.output.as_bytes()));
     record.tokens_in = response.tokens_in;
@@ -178,6 +165,7 @@ async fn call_one(plan: &RunPlan, case_index: usize, repeat: u32) -> Result<Call
 /// failed for good (checked by the worker itself, so no call starts after the budget is
 /// spent).
 struct Schedule {
+    run_id: String,
     pending: Vec<usize>,
     next: AtomicUsize,
     stop: AtomicBool,
@@ -185,25 +173,34 @@ struct Schedule {
     allowed_failures: usize,
 }
 
-async fn worker(
-    plan: Arc<RunPlan>,
-    schedule: Arc<Schedule>,
-    results: mpsc::Sender<Result<CallRecord>>,
-) {
-    let repeat = plan.repeat as usize;
+async fn worker(plan: Arc<RunPlan>, schedule: Arc<Schedule>, results: mpsc::Sender<Message>) {
+    let repeats = plan.repeat as usize;
     while !schedule.stop.load(Ordering::Relaxed) {
         let position = schedule.next.fetch_add(1, Ordering::Relaxed);
         let Some(&index) = schedule.pending.get(position) else {
             break;
         };
-        let result = call_one(&plan, index / repeat, (index % repeat) as u32).await;
+        let (case, repeat) = (index / repeats, (index % repeats) as u32);
+        let retries = results.clone();
+        // A retry notice is for display: dropped, never waited for, when the queue is full.
+        let mut on_retry = move |attempt: u32, reason: &str, delay: Duration| {
+            let _ = retries.try_send(Message::Retrying {
+                case,
+                repeat,
+                attempt,
+                reason: reason.to_string(),
+                delay,
+            });
+        };
+        let result = call_one(&plan, &schedule.run_id, case, repeat, &mut on_retry).await;
         if let Ok(record) = &result
             && record.error.is_some()
             && schedule.failed_calls.fetch_add(1, Ordering::Relaxed) + 1 > schedule.allowed_failures
         {
             schedule.stop.store(true, Ordering::Relaxed);
         }
-        if results.send(result).await.is_err() {
+        let message = Message::Finished(result.map(|record| (case, record)));
+        if results.send(message).await.is_err() {
             break;
         }
     }
@@ -239,7 +236,7 @@ impl CallErrors {
         self.count > self.allowed
     }
 
-    fn describe(&self, done: usize, total: usize, calls: &Path) -> String {
+    fn describe(&self, done: usize, total: usize, calls: &std::path::Path) -> String {
         format!(
             "{} call{} failed for good after retries (--max-error-rate {} allows {} of {total}); \
              the run stopped after {done} calls, recorded in {}. First failures: {}",
@@ -253,57 +250,17 @@ impl CallErrors {
     }
 }
 
-/// Turns a finished call into what judging keeps of it.
-pub fn sample_of(scorer_names: &[String], record: &CallRecord) -> Sample {
-    let scores = record.error.is_none().then(|| {
-        record
-            .scores
-            .iter()
-            .map(|(slot, s)| SlotScore {
-                slot: *slot,
-                score: s.score,
-                passed: s.passed,
-            })
-            .collect::<Vec<_>>()
-    });
-    let mut sample = Sample {
-        case: record.case_index,
-        repeat: record.repeat,
-        latency_ms: record.latency_ms,
-        scores,
-        failure: None,
-    };
-    if !sample.passed() {
-        let reasons = match &record.error {
-            Some(error) => vec![format!("call failed: {error}")],
-            None => record
-                .scores
-                .iter()
-                .filter(|(_, s)| !s.passed)
-                .map(|(slot, s)| format!("{}: {}", scorer_names[*slot], s.reason))
-                .collect(),
-        };
-        sample.failure = Some(Box::new(Failure {
-            reasons,
-            output: snippet(&record.output, FAILING_OUTPUT_CHARS),
-        }));
-    }
-    sample
-}
-
-/// Runs the plan to the end and writes the run directory: manifest.json, calls.jsonl
-/// (line by line, as calls finish) and report.json.
-fn new_manifest(plan: &RunPlan, run_id: &str, identity: Identity) -> Manifest {
+fn new_manifest(plan: &RunPlan, run_id: &str) -> Manifest {
     Manifest {
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         run_id: run_id.to_string(),
         status: Status::Running,
-        started_at: now_rfc3339(),
+        started_at: rundir::now_rfc3339(),
         finished_at: None,
-        identity,
+        identity: plan.identity(),
         concurrency: plan.concurrency,
         repeats: plan.repeat,
-        shard: plan.shard.map(|s| s.to_string()),
+        shard: plan.shard,
         calls_total: plan.total_calls(),
         calls_done: 0,
         verdict: None,
@@ -312,63 +269,60 @@ fn new_manifest(plan: &RunPlan, run_id: &str, identity: Identity) -> Manifest {
     }
 }
 
-/// A run to continue: its directory, manifest and the calls it already finished.
-pub struct Resume {
-    pub run_dir: PathBuf,
-    pub manifest: Manifest,
-    pub finished: Vec<CallRecord>,
-}
-
-pub async fn execute(plan: Arc<RunPlan>, resume: Option<Resume>) -> Result<RunOutcome> {
-    let identity = Identity::of(&plan);
+/// Runs the plan to the end and writes the run directory: manifest.json, calls.jsonl
+/// (line by line, as calls finish, through the log sink) and report.json. `sink` hears
+/// every event after the log.
+pub async fn execute(
+    plan: Arc<RunPlan>,
+    resume: Option<Resume>,
+    sink: &mut dyn RunSink,
+) -> Result<RunOutcome> {
     let total = plan.total_calls();
-    let (run_id, run_dir, mut manifest, finished) = match resume {
+    let (run_id, run_dir, mut manifest, mut samples, failed) = match resume {
         Some(resume) => {
             let mut manifest = resume.manifest;
             manifest.status = Status::Running;
             manifest.finished_at = None;
             manifest.verdict = None;
+            let run_id = manifest.run_id.clone();
             (
-                manifest.run_id.clone(),
+                run_id,
                 resume.run_dir,
                 manifest,
                 resume.finished,
+                resume.failed,
             )
         }
         None => {
-            let (run_id, run_dir) = create_run_dir(&plan.out_dir)?;
-            let manifest = new_manifest(&plan, &run_id, identity.clone());
-            (run_id, run_dir, manifest, Vec::new())
+            let (run_id, run_dir) = rundir::create(&plan.out_dir)?;
+            let manifest = new_manifest(&plan, &run_id);
+            (run_id, run_dir, manifest, Vec::new(), Vec::new())
         }
     };
     manifest.write(&run_dir)?;
-    let mut log = CallLog::open(&run_dir)?;
+    let mut log = CallLogSink(CallWriter::open(&run_dir)?);
 
-    let repeat = plan.repeat as usize;
-    let all = plan.golden.cases.len() * repeat;
+    let repeats = plan.repeat as usize;
+    let golden = &plan.judging.golden;
+    let all = golden.cases.len() * repeats;
     let mut owed = vec![true; all];
-    for record in &finished {
-        owed[record.case_index * repeat + record.repeat as usize] = false;
+    for sample in &samples {
+        owed[sample.case * repeats + sample.repeat as usize] = false;
     }
     let pending: Vec<usize> = (0..all)
-        .filter(|&i| owed[i] && plan.runs_case(i / repeat))
+        .filter(|&i| owed[i] && plan.runs_case(i / repeats))
         .collect();
     drop(owed);
-    let mut samples: Vec<Sample> = Vec::with_capacity(total.min(1 << 20));
+    samples.reserve(pending.len().min(1 << 20));
     let mut call_errors = CallErrors::new(plan.max_error_rate, total);
-    let mut failing = 0;
-    for record in &finished {
-        if let Some(reason) = &record.error {
-            call_errors.record(&plan.golden.cases[record.case_index].id, reason);
-        }
-        let sample = sample_of(&plan.scorers.names, record);
-        failing += !sample.passed() as usize;
-        samples.push(sample);
+    for (case_id, reason) in &failed {
+        call_errors.record(case_id, reason);
     }
-    drop(finished);
+    let mut failing = samples.iter().filter(|s| !s.passed()).count();
 
     let owed_calls = pending.len();
     let schedule = Arc::new(Schedule {
+        run_id: run_id.clone(),
         pending,
         next: AtomicUsize::new(0),
         stop: AtomicBool::new(call_errors.exceeded()),
@@ -383,20 +337,27 @@ pub async fn execute(plan: Arc<RunPlan>, resume: Option<Resume>) -> Result<RunOu
     }
     drop(tx);
 
-    let case_id = |i: usize| plan.golden.cases[i].id.as_str();
-    let ctx = LineContext {
-        run_id: &run_id,
-        prompt_id: &plan.prompt.id,
-        prompt_version: &plan.prompt.version,
-        scorer_names: &plan.scorers.names,
-        case_ids: &case_id,
-    };
-    let mut progress = Progress::new(plan.show_progress, owed_calls);
     let mut fatal: Option<Error> = None;
+    let mut emit = |event: &RunEvent<'_>, fatal: &mut Option<Error>| {
+        let result = log.event(event).and_then(|()| sink.event(event));
+        if let Err(e) = result {
+            stop.store(true, Ordering::Relaxed);
+            fatal.get_or_insert(e);
+        }
+    };
+    emit(
+        &RunEvent::Started {
+            run_id: &run_id,
+            run_dir: &run_dir,
+            owed: owed_calls,
+            total,
+        },
+        &mut fatal,
+    );
     let mut interrupted_at: Option<Instant> = None;
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
-    let ctrl_c = crate::interrupt::wait();
-    tokio::pin!(ctrl_c);
+    let interrupt = crate::interrupt::wait();
+    tokio::pin!(interrupt);
 
     let mut batch = Vec::with_capacity(RECEIVE_BATCH);
     loop {
@@ -406,49 +367,51 @@ pub async fn execute(plan: Arc<RunPlan>, resume: Option<Resume>) -> Result<RunOu
                     break;
                 }
                 for message in batch.drain(..) {
-                    let record = match message {
-                        Ok(record) => record,
-                        Err(e) => {
+                    let (case, record) = match message {
+                        Message::Finished(Ok(finished)) => finished,
+                        Message::Finished(Err(e)) => {
                             stop.store(true, Ordering::Relaxed);
                             fatal.get_or_insert(e);
+                            continue;
+                        }
+                        Message::Retrying { case, repeat, attempt, reason, delay } => {
+                            emit(&RunEvent::Retrying {
+                                case_id: &golden.cases[case].id,
+                                repeat,
+                                attempt,
+                                reason: &reason,
+                                delay,
+                            }, &mut fatal);
                             continue;
                         }
                     };
                     if fatal.is_some() {
                         continue;
                     }
-                    if let Err(e) = log.append(&ctx, &record) {
-                        stop.store(true, Ordering::Relaxed);
-                        fatal.get_or_insert(e);
-                        continue;
-                    }
                     if let Some(reason) = &record.error {
                         // The workers stop themselves once the budget is spent; this keeps
                         // the count and the examples for the message.
-                        call_errors.record(plan.golden.cases[record.case_index].id.as_str(), reason);
+                        call_errors.record(&record.case_id, reason);
                     }
-                    let sample = sample_of(&plan.scorers.names, &record);
-                    failing += !sample.passed() as usize;
-                    samples.push(sample);
-                    progress.call_finished(failing);
+                    let sample = plan.judging.sample(case, &record);
+                    let passed = sample.passed();
+                    failing += !passed as usize;
+                    emit(&RunEvent::CallFinished { record: &record, passed, failing }, &mut fatal);
+                    if fatal.is_none() {
+                        samples.push(sample);
+                    }
                 }
-                // Flush whenever nothing more is waiting: every line of a slow run reaches
-                // the disk as its call finishes; a fast run is written in batches.
-                if rx.is_empty()
-                    && let Err(e) = log.flush()
-                {
-                    stop.store(true, Ordering::Relaxed);
-                    fatal.get_or_insert(e);
+                if rx.is_empty() {
+                    emit(&RunEvent::Drained, &mut fatal);
                 }
             }
-            _ = &mut ctrl_c, if interrupted_at.is_none() => {
+            _ = &mut interrupt, if interrupted_at.is_none() => {
                 stop.store(true, Ordering::Relaxed);
                 interrupted_at = Some(Instant::now());
-                progress.finish();
-                crate::interrupt::note(format_args!("promptgate: interrupted; waiting up to {}s for calls in flight", INTERRUPT_GRACE.as_secs()));
+                emit(&RunEvent::Interrupted { grace: INTERRUPT_GRACE }, &mut fatal);
             }
             _ = ticker.tick() => {
-                progress.tick();
+                emit(&RunEvent::Tick, &mut fatal);
                 if interrupted_at.is_some_and(|at| at.elapsed() >= INTERRUPT_GRACE) {
                     workers.abort_all();
                     break;
@@ -456,53 +419,62 @@ pub async fn execute(plan: Arc<RunPlan>, resume: Option<Resume>) -> Result<RunOu
             }
         }
     }
-    progress.finish();
-    let flushed = log.flush();
+    emit(&RunEvent::Drained, &mut fatal);
     manifest.calls_done = samples.len();
-    manifest.finished_at = Some(now_rfc3339());
+    manifest.finished_at = Some(rundir::now_rfc3339());
+    let calls_path = run_dir.join(calls::FILE_NAME);
 
-    if let Some(error) = fatal.or(flushed.err()) {
-        manifest.status = Status::Failed;
+    let ended = |status: Status, manifest: &mut Manifest| {
+        manifest.status = status;
+        manifest.write(&run_dir)
+    };
+    let finished = |status: Status, sink: &mut dyn RunSink| {
+        // The run's end is already decided; a sink failing to show it changes nothing.
+        let _ = sink.event(&RunEvent::Finished {
+            status,
+            report: None,
+        });
+    };
+    if let Some(error) = fatal {
         // The original error is what the user must act on; a failure to record it is secondary.
-        let _ = manifest.write(&run_dir);
+        let _ = ended(Status::Failed, &mut manifest);
+        finished(Status::Failed, sink);
         return Err(error);
     }
     if call_errors.exceeded() {
-        manifest.status = Status::Failed;
-        manifest.write(&run_dir)?;
+        ended(Status::Failed, &mut manifest)?;
+        finished(Status::Failed, sink);
         return Err(Error::infrastructure(call_errors.describe(
             samples.len(),
             total,
-            &run_dir.join(calls::FILE_NAME),
+            &calls_path,
         )));
     }
-    if interrupted_at.is_some() {
-        manifest.status = Status::Interrupted;
-        manifest.write(&run_dir)?;
+    if interrupted_at.is_some() || crate::interrupt::requested() {
+        ended(Status::Interrupted, &mut manifest)?;
+        finished(Status::Interrupted, sink);
         return Err(Error::Interrupted(format!(
             "{} of {total} calls finished; they are in {}; finish with `promptgate run --resume {}`",
             samples.len(),
-            run_dir.join(calls::FILE_NAME).display(),
+            calls_path.display(),
             run_dir.display()
         )));
     }
-
-    // Workers finish in any order; judge and report in golden order.
-    samples.sort_unstable_by_key(|s| (s.case, s.repeat));
     if samples.len() != total {
-        manifest.status = Status::Failed;
-        manifest.write(&run_dir)?;
+        ended(Status::Failed, &mut manifest)?;
+        finished(Status::Failed, sink);
         return Err(Error::infrastructure(format!(
             "{} of {total} calls were recorded; the run is incomplete (see {})",
             samples.len(),
-            run_dir.join(calls::FILE_NAME).display()
+            calls_path.display()
         )));
     }
+    samples.sort_unstable_by_key(|s| (s.case, s.repeat));
     if plan.shard.is_some() {
         // A shard's gates cannot be judged on part of the golden set: `merge` judges.
-        manifest.status = Status::Completed;
-        manifest.verdict = Some(PARTIAL.to_string());
-        manifest.write(&run_dir)?;
+        manifest.verdict = Some(rundir::PARTIAL.to_string());
+        ended(Status::Completed, &mut manifest)?;
+        finished(Status::Completed, sink);
         return Ok(RunOutcome {
             run_id,
             run_dir,
@@ -510,19 +482,16 @@ pub async fn execute(plan: Arc<RunPlan>, resume: Option<Resume>) -> Result<RunOu
             samples,
         });
     }
-    let judgement = gate::judge(
-        &plan.criteria,
-        &plan.golden,
-        &plan.scorers,
-        plan.repeat,
-        &samples,
-    );
-    let report = Report::new(&run_id, identity, plan.repeat, judgement);
-    report.write_json(&run_dir.join(crate::report::JSON_FILE_NAME))?;
-
-    manifest.status = Status::Completed;
+    let report = plan
+        .judging
+        .judge(&run_id, manifest.identity.clone(), plan.repeat, &mut samples);
+    report.write_json(&run_dir.join(rundir::report::FILE_NAME))?;
     manifest.verdict = Some(report.verdict_word().to_string());
-    manifest.write(&run_dir)?;
+    ended(Status::Completed, &mut manifest)?;
+    sink.event(&RunEvent::Finished {
+        status: Status::Completed,
+        report: Some(&report),
+    })?;
     Ok(RunOutcome {
         run_id,
         run_dir,

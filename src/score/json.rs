@@ -57,7 +57,7 @@ impl JsonCheck {
         match self {
             JsonCheck::Valid => Score::pass("valid JSON"),
             JsonCheck::Field { pointer, value } => {
-                let want = value.as_ref().or(obs.case.expected.as_ref());
+                let want = value.as_ref().or(obs.expected);
                 match (parsed.pointer(pointer), want) {
                     (None, _) => Score::fail(format!("no field at {pointer}")),
                     (Some(got), Some(want)) if got == want => {

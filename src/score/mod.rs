@@ -13,8 +13,6 @@ pub use set::ScorerSet;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::golden::Case;
-
 /// How a list of values combines in `contains` / `not_contains`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -178,7 +176,7 @@ pub struct Score {
 }
 
 impl Score {
-    fn pass(reason: impl Into<String>) -> Score {
+    pub fn pass(reason: impl Into<String>) -> Score {
         Score {
             score: 1.0,
             passed: true,
@@ -186,7 +184,7 @@ impl Score {
         }
     }
 
-    fn fail(reason: impl Into<String>) -> Score {
+    pub fn fail(reason: impl Into<String>) -> Score {
         Score {
             score: 0.0,
             passed: false,
@@ -207,7 +205,8 @@ impl Score {
 pub struct Observation<'a> {
     pub output: &'a str,
     pub latency_ms: u64,
-    pub case: &'a Case,
+    /// The case's `expected`, the only part of a case scorers read.
+    pub expected: Option<&'a Value>,
 }
 
 /// A scorer ready to run: its checks compiled once.
@@ -246,9 +245,10 @@ impl Scorer {
         })
     }
 
-    /// Checks that `case` carries what this scorer needs, before any call is made.
-    pub fn check_case(&self, case: &Case) -> Result<(), String> {
-        if self.spec.needs_expected() && case.expected.is_none() {
+    /// Checks that a case whose `expected` is this carries what this scorer needs, before
+    /// any call is made.
+    pub fn check_expected(&self, expected: Option<&Value>) -> Result<(), String> {
+        if self.spec.needs_expected() && expected.is_none() {
             return Err(format!(
                 "scorer {:?} ({}) compares with `expected`, but the case has none",
                 self.name,
@@ -256,7 +256,7 @@ impl Scorer {
             ));
         }
         if matches!(self.spec, ScorerKind::Contains { values: None, .. })
-            && expected_text(case).is_empty()
+            && expected_text(expected).is_empty()
         {
             return Err(format!(
                 "scorer {:?} (contains) looks for `expected`, which is empty: every output contains it",
@@ -264,7 +264,7 @@ impl Scorer {
             ));
         }
         if let Check::Numeric(_) = &self.check {
-            numeric::expected_number(case.expected.as_ref())
+            numeric::expected_number(expected)
                 .map_err(|e| format!("scorer {:?} (numeric): {e}", self.name))?;
         }
         Ok(())
@@ -287,8 +287,8 @@ impl Scorer {
 }
 
 /// The case's `expected` as text: strings as they are, anything else as JSON.
-pub fn expected_text(case: &Case) -> String {
-    match &case.expected {
+pub fn expected_text(expected: Option<&Value>) -> String {
+    match expected {
         Some(Value::String(s)) => s.clone(),
         Some(other) => other.to_string(),
         None => String::new(),
@@ -313,28 +313,17 @@ pub fn snippet(text: &str, max_chars: usize) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::golden::Case;
-
-    pub fn case(expected: Option<Value>) -> Case {
-        Case {
-            id: "c1".into(),
-            line: 1,
-            vars: serde_json::Map::new(),
-            expected,
-            tags: vec![],
-            asserts: vec![],
-        }
-    }
 
     pub fn run(spec_toml: &str, output: &str, expected: Option<Value>) -> Score {
         let spec: ScorerSpec = toml::from_str(spec_toml).expect("spec parses");
         let scorer = Scorer::compile(&spec).expect("compiles");
-        let case = case(expected);
-        scorer.check_case(&case).expect("case fits");
+        scorer
+            .check_expected(expected.as_ref())
+            .expect("case fits");
         scorer.score(&Observation {
             output,
             latency_ms: 10,
-            case: &case,
+            expected: expected.as_ref(),
         })
     }
 
@@ -359,7 +348,7 @@ pub(crate) mod tests {
     fn missing_expected_is_reported_before_the_run() {
         let spec: ScorerSpec = toml::from_str("type = \"similarity\"").unwrap();
         let scorer = Scorer::compile(&spec).unwrap();
-        let err = scorer.check_case(&case(None)).unwrap_err();
+        let err = scorer.check_expected(None).unwrap_err();
         assert!(err.contains("expected"), "{err}");
     }
 }

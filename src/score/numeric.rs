@@ -58,7 +58,7 @@ impl NumericCheck {
     }
 
     pub fn score(&self, obs: &Observation<'_>) -> Score {
-        let Ok(want) = expected_number(obs.case.expected.as_ref()) else {
+        let Ok(want) = expected_number(obs.expected) else {
             return Score::fail("no expected number");
         };
         let Some(got) = read_number(obs.output) else {

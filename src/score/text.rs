@@ -170,7 +170,7 @@ impl TextCheck {
                 case_insensitive,
                 trim,
             } => {
-                let expected = value.clone().unwrap_or_else(|| expected_text(obs.case));
+                let expected = value.clone().unwrap_or_else(|| expected_text(obs.expected));
                 let (a, b) = if *trim {
                     (obs.output.trim(), expected.trim())
                 } else {
@@ -196,7 +196,7 @@ impl TextCheck {
                 let needles = match needles {
                     Some(n) => n,
                     None => {
-                        from_case = vec![Needle::new(&expected_text(obs.case), *case_insensitive)];
+                        from_case = vec![Needle::new(&expected_text(obs.expected), *case_insensitive)];
                         &from_case
                     }
                 };
@@ -247,7 +247,7 @@ impl TextCheck {
                 min,
                 case_insensitive,
             } => {
-                let expected = expected_text(obs.case);
+                let expected = expected_text(obs.expected);
                 let (a, b) = (
                     fold(obs.output.trim(), *case_insensitive),
                     fold(expected.trim(), *case_insensitive),

@@ -5,85 +5,12 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
-use crate::plan::RunPlan;
+use super::Identity;
+use crate::backend::BackendKind;
+use crate::error::{Error, Location, Result};
+use crate::shard::Shard;
 
 pub const FILE_NAME: &str = "manifest.json";
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct PromptRef {
-    pub id: String,
-    pub version: String,
-    pub path: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct GoldenRef {
-    pub path: String,
-    pub hash: String,
-    pub cases: usize,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CriteriaRef {
-    pub path: String,
-    pub version: u64,
-    pub hash: String,
-}
-
-/// The backend as recorded: never a key.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct BackendRef {
-    pub kind: String,
-    pub model: String,
-    pub endpoint: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub command: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mock_rules: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mock_latency_ms: Option<u64>,
-}
-
-/// What produced a run's results: the block every report carries.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Identity {
-    pub prompt: PromptRef,
-    pub golden: GoldenRef,
-    pub criteria: CriteriaRef,
-    pub backend: BackendRef,
-}
-
-impl Identity {
-    pub fn of(plan: &RunPlan) -> Identity {
-        let info = &plan.backend_info;
-        Identity {
-            prompt: PromptRef {
-                id: plan.prompt.id.clone(),
-                version: plan.prompt.version.clone(),
-                path: plan.project.relative(&plan.prompt.path),
-            },
-            golden: GoldenRef {
-                path: plan.project.relative(&plan.golden.path),
-                hash: plan.golden.hash.clone(),
-                cases: plan.golden.cases.len(),
-            },
-            criteria: CriteriaRef {
-                path: plan.project.relative(&plan.criteria.path),
-                version: plan.criteria.version,
-                hash: plan.criteria.hash.clone(),
-            },
-            backend: BackendRef {
-                kind: info.kind.clone(),
-                model: info.model.clone(),
-                endpoint: info.endpoint.clone(),
-                command: info.command.clone(),
-                mock_rules: info.mock_rules.clone(),
-                mock_latency_ms: info.mock_latency_ms,
-            },
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -98,11 +25,22 @@ pub enum Status {
     Failed,
 }
 
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Status::Running => "running",
+            Status::Completed => "completed",
+            Status::Interrupted => "interrupted",
+            Status::Failed => "failed",
+        })
+    }
+}
+
 /// How the run was made, so `--resume` can continue it the same way. Paths are relative to
 /// the project root; a key is never stored, only the name of the variable holding it.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Settings {
-    pub backend: String,
+    pub backend: BackendKind,
     pub command: Option<String>,
     pub base_url: Option<String>,
     pub key_env_var: Option<String>,
@@ -126,8 +64,8 @@ pub struct Manifest {
     pub identity: Identity,
     pub concurrency: usize,
     pub repeats: u32,
-    /// `I/N` for one shard of a run (`--shard`); a whole run has none.
-    pub shard: Option<String>,
+    /// One shard of a run (`--shard`, written `I/N`); a whole run has none.
+    pub shard: Option<Shard>,
     pub calls_total: usize,
     pub calls_done: usize,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -144,7 +82,7 @@ impl Manifest {
         match &self.shard {
             None => Ok(()),
             Some(shard) => Err(Error::input(
-                crate::error::Location::file(run_dir.join(FILE_NAME)),
+                Location::file(run_dir.join(FILE_NAME)),
                 format!(
                     "is shard {shard} of a run, which {what} cannot use: combine the shards with `promptgate merge` and use the merged run"
                 ),
@@ -152,12 +90,36 @@ impl Manifest {
         }
     }
 
+    /// The run ids whose lines calls.jsonl may hold: this run's, or a merged run's shards'.
+    pub fn line_run_ids(&self) -> Vec<&str> {
+        if self.merged_from.is_empty() {
+            vec![self.run_id.as_str()]
+        } else {
+            self.merged_from.iter().map(String::as_str).collect()
+        }
+    }
+
+    /// Refuses a run that did not complete, naming how to finish it.
+    pub fn require_completed(&self, run_dir: &Path, what: &str) -> Result<()> {
+        if self.status == Status::Completed {
+            return Ok(());
+        }
+        Err(Error::input(
+            Location::file(run_dir.join(FILE_NAME)),
+            format!(
+                "the {what} is {}, not completed: finish it with `promptgate run --resume {}`",
+                self.status,
+                run_dir.display()
+            ),
+        ))
+    }
+
     pub fn load(run_dir: &Path) -> Result<Manifest> {
         let path = run_dir.join(FILE_NAME);
         let text = crate::error::read_text(&path)?;
         serde_json::from_str(&text).map_err(|e| {
             Error::input(
-                crate::error::Location::line(&path, e.line()),
+                Location::line(&path, e.line()),
                 format!("not a promptgate manifest: {e}"),
             )
         })

@@ -1,0 +1,69 @@
+//! Writing a judged run's reports: the `--report` files and, inside GitHub Actions, the
+//! annotations and the job summary. Shared by run, gate and merge.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::report::view::RunView;
+use crate::report::{ReportSpec, github, markdown};
+use crate::run::events::{RunEvent, RunSink};
+use crate::rundir::{Report, Status};
+
+/// Refuses a `--report` whose folder does not exist, before any call is made. `created` is
+/// a folder the command itself will make before writing (a merged run's directory).
+pub fn check_report_folders(specs: &[ReportSpec], created: Option<&Path>) -> Result<()> {
+    for spec in specs {
+        if let Some(folder) = spec.path.as_deref().and_then(Path::parent)
+            && !folder.as_os_str().is_empty()
+            && !folder.is_dir()
+            && Some(folder) != created
+        {
+            return Err(Error::usage(format!(
+                "--report {}={}: the folder {} does not exist",
+                spec.format.name(),
+                spec.path.as_deref().unwrap_or(Path::new("")).display(),
+                folder.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Where a report goes: its own path, else `<run dir>/<stem>.<ext>`.
+pub fn target(spec: &ReportSpec, run_dir: &Path, stem: &str) -> PathBuf {
+    spec.path
+        .clone()
+        .unwrap_or_else(|| run_dir.join(format!("{stem}.{}", spec.format.extension())))
+}
+
+/// Writes the requested reports of a judged run and, inside GitHub Actions, appends the
+/// Markdown report to the job summary. `annotate` prints the annotations of a run judged
+/// outside the runner (gate, merge); the runner's own sink prints them for `run`.
+pub fn publish(
+    run_dir: &Path,
+    stem: &str,
+    specs: &[ReportSpec],
+    annotate: Option<&Report>,
+    view: impl FnOnce() -> Result<RunView>,
+) -> Result<()> {
+    if let Some(report) = annotate {
+        github::Annotations::new().event(&RunEvent::Finished {
+            status: Status::Completed,
+            report: Some(report),
+        })?;
+    }
+    let github = github::is_github_actions();
+    if specs.is_empty() && !github {
+        return Ok(());
+    }
+    let view = view()?;
+    for spec in specs {
+        let path = target(spec, run_dir, stem);
+        std::fs::write(&path, spec.format.render(&view))
+            .map_err(|e| Error::write_failed(&path, &e))?;
+    }
+    if github {
+        github::append_summary(&markdown::render_trimmed(&view, github::SUMMARY_BUDGET))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,375 @@
+//! The one judging path: recorded calls → scores → samples → the criteria's verdict →
+//! the report. `run` feeds it the calls it just made; `gate`, `merge`, `compare` and
+//! `promote` feed it the calls a run directory recorded, re-scored from their outputs.
+//! Whatever the command, passed, reasons and the verdict are computed here and only here.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use crate::criteria::{Criteria, Metric};
+use crate::error::{Error, Location, Result};
+use crate::gate::{self, Failure, Sample, SlotScore};
+use crate::golden::GoldenSet;
+use crate::project::Project;
+use crate::rundir::calls::{CallReader, CallRecord, ReadMode};
+use crate::rundir::{CriteriaRef, Identity, Manifest, Report};
+use crate::score::{Observation, Score, Scorer, ScorerSet, snippet};
+
+/// Characters of a failing output kept for reports.
+const FAILING_OUTPUT_CHARS: usize = 300;
+
+/// What judging needs: the criteria, the golden set they pin (hash checked) and the
+/// compiled scorers.
+pub struct Judging {
+    pub criteria: Criteria,
+    pub golden: GoldenSet,
+    pub scorers: ScorerSet,
+}
+
+impl Judging {
+    pub fn load(criteria_path: &Path) -> Result<Judging> {
+        let criteria = Criteria::load(criteria_path)?;
+        let golden_path = criteria.golden_path();
+        let golden = GoldenSet::load(&golden_path)?;
+        if golden.hash != criteria.golden.sha256 {
+            return Err(Error::input(
+                Location::file(&golden_path),
+                format!(
+                    "golden set hash {} does not match the {} pinned by {}: the golden set \
+                     changed since the criteria were written. If the change is intended, \
+                     update [golden] sha256 in {} (and its version)",
+                    golden.hash,
+                    criteria.golden.sha256,
+                    criteria.path.display(),
+                    criteria.path.display()
+                ),
+            ));
+        }
+        let scorers = compile_scorers(&criteria, &golden)?;
+        check_gates(&criteria, &golden, &scorers)?;
+        Ok(Judging {
+            criteria,
+            golden,
+            scorers,
+        })
+    }
+
+    /// The criteria as a manifest or report records them.
+    pub fn criteria_ref(&self, project: &Project) -> CriteriaRef {
+        CriteriaRef {
+            path: project.relative(&self.criteria.path),
+            version: self.criteria.version,
+            hash: self.criteria.hash.clone(),
+        }
+    }
+
+    /// Position of each case id in the golden set.
+    pub fn case_index(&self) -> HashMap<&str, usize> {
+        self.golden
+            .cases
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.id.as_str(), i))
+            .collect()
+    }
+
+    /// Scores one output of the case at golden position `case` with every scorer that
+    /// applies to it, named.
+    pub fn score(&self, case: usize, output: &str, latency_ms: u64) -> Vec<(String, Score)> {
+        let observation = Observation {
+            output,
+            latency_ms,
+            expected: self.golden.cases[case].expected.as_ref(),
+        };
+        self.scorers
+            .score(case, &observation)
+            .into_iter()
+            .map(|(slot, score)| (self.scorers.names[slot].clone(), score))
+            .collect()
+    }
+
+    /// Re-scores a recorded call from its output (a failed call has no scores): what a
+    /// record says about its own scores is never trusted.
+    pub fn rescore(&self, case: usize, record: &mut CallRecord) {
+        record.scores = if record.error.is_none() {
+            self.score(case, &record.output, record.latency_ms)
+        } else {
+            Vec::new()
+        };
+    }
+
+    /// What the verdict needs of one scored call of the case at golden position `case`.
+    pub fn sample(&self, case: usize, record: &CallRecord) -> Sample {
+        let passed = record.passed();
+        let scores = record.error.is_none().then(|| {
+            record
+                .scores
+                .iter()
+                .map(|(name, s)| SlotScore {
+                    slot: self.scorers.slot(name).expect("scored by these scorers"),
+                    score: s.score,
+                    passed: s.passed,
+                })
+                .collect()
+        });
+        Sample {
+            case,
+            repeat: record.repeat,
+            latency_ms: record.latency_ms,
+            passed,
+            scores,
+            failure: (!passed).then(|| {
+                Box::new(Failure {
+                    reasons: record.reasons(),
+                    output: snippet(&record.output, FAILING_OUTPUT_CHARS),
+                })
+            }),
+        }
+    }
+
+    /// Reads the calls `manifest`'s run recorded in `run_dir`, checks that each line is that
+    /// run's own (run id, prompt version, a case of the golden set, a repeat in range, each
+    /// (case, repeat) once), re-scores it, and hands it to `each` with its golden position.
+    /// Returns the samples and the line a repair cut off (RepairTornTail only).
+    pub fn read_run(
+        &self,
+        manifest: &Manifest,
+        run_dir: &Path,
+        mode: ReadMode,
+        mut each: impl FnMut(usize, CallRecord),
+    ) -> Result<(Vec<Sample>, Option<usize>)> {
+        let run_ids = manifest.line_run_ids();
+        let version = &manifest.identity.prompt.version;
+        let index = self.case_index();
+        let mut reader = CallReader::open(run_dir, mode)?;
+        let mut seen: HashSet<(usize, u32)> = HashSet::new();
+        let mut samples = Vec::new();
+        while let Some((line, mut record)) = reader.next_record()? {
+            let at = || Location::line(reader.path(), line);
+            let Some(&case) = index.get(record.case_id.as_str()) else {
+                return Err(Error::input(
+                    at(),
+                    format!(
+                        "case {:?} is not in {}",
+                        record.case_id,
+                        self.golden.path.display()
+                    ),
+                ));
+            };
+            if &record.prompt_version != version || !run_ids.contains(&record.run_id.as_str()) {
+                return Err(Error::input(
+                    at(),
+                    format!(
+                        "the line was written by run {} of prompt version {}, not by this run ({} of {})",
+                        record.run_id,
+                        crate::digest::short(&record.prompt_version),
+                        run_ids.join(", "),
+                        crate::digest::short(version)
+                    ),
+                ));
+            }
+            if record.repeat >= manifest.repeats {
+                return Err(Error::input(
+                    at(),
+                    format!(
+                        "repeat {} is beyond the run's {} repeats",
+                        record.repeat, manifest.repeats
+                    ),
+                ));
+            }
+            if !seen.insert((case, record.repeat)) {
+                return Err(Error::input(
+                    at(),
+                    format!(
+                        "case {:?} repeat {} is recorded twice",
+                        record.case_id, record.repeat
+                    ),
+                ));
+            }
+            self.rescore(case, &mut record);
+            samples.push(self.sample(case, &record));
+            each(case, record);
+        }
+        Ok((samples, reader.repaired()))
+    }
+
+    /// Judges one sample per (case, repeat) by the criteria and returns the report of run
+    /// `run_id`. Samples may come in any order; a missing one fails the verdict.
+    pub fn judge(
+        &self,
+        run_id: &str,
+        identity: Identity,
+        repeats: u32,
+        samples: &mut [Sample],
+    ) -> Report {
+        samples.sort_unstable_by_key(|s| (s.case, s.repeat));
+        let judgement = gate::judge(
+            &self.criteria,
+            &self.golden,
+            &self.scorers,
+            repeats,
+            samples,
+        );
+        Report::new(run_id, identity, repeats, judgement)
+    }
+
+    /// Refuses a run whose calls do not cover every (case, repeat) `expected` counts.
+    pub fn require_complete(samples: usize, expected: usize, calls: &Path) -> Result<()> {
+        if samples == expected {
+            return Ok(());
+        }
+        Err(Error::input(
+            Location::file(calls),
+            format!("{samples} of {expected} calls are recorded: the run is incomplete"),
+        ))
+    }
+}
+
+fn compile_scorers(criteria: &Criteria, golden: &GoldenSet) -> Result<ScorerSet> {
+    let mut global = Vec::new();
+    for named in &criteria.scorers {
+        let scorer = Scorer::compile(&named.spec).map_err(|e| {
+            Error::input(
+                Location::line(&criteria.path, named.line),
+                format!("scorer {:?}: {e}", named.spec.name),
+            )
+        })?;
+        global.push(scorer);
+    }
+    let mut set = ScorerSet::new(global, golden.cases.len());
+    for (index, case) in golden.cases.iter().enumerate() {
+        let at = || Location::line(&golden.path, case.line);
+        for spec in &case.asserts {
+            let scorer = Scorer::compile(spec).map_err(|e| {
+                Error::input(
+                    at(),
+                    format!("case {:?}: assert {:?}: {e}", case.id, spec.name),
+                )
+            })?;
+            set.add_case_scorer(index, scorer)
+                .map_err(|e| Error::input(at(), format!("case {:?}: {e}", case.id)))?;
+        }
+        let mut scorers = 0;
+        for scorer in set.for_case(index) {
+            scorers += 1;
+            scorer
+                .check_expected(case.expected.as_ref())
+                .map_err(|e| Error::input(at(), format!("case {:?}: {e}", case.id)))?;
+        }
+        // A case nothing scores would pass whatever the model says.
+        if scorers == 0 {
+            return Err(Error::input(
+                at(),
+                format!(
+                    "case {:?} has no scorer: add [[scorers]] to {} or an `assert` list to the case",
+                    case.id,
+                    criteria.path.display()
+                ),
+            ));
+        }
+    }
+    if set.is_empty() {
+        return Err(Error::input(
+            Location::file(&criteria.path),
+            "no scorers: add [[scorers]] (or `assert` lists to the golden cases); \
+             without them every output would pass",
+        ));
+    }
+    Ok(set)
+}
+
+fn check_gates(criteria: &Criteria, golden: &GoldenSet, scorers: &ScorerSet) -> Result<()> {
+    let tags: HashSet<&str> = golden
+        .cases
+        .iter()
+        .flat_map(|c| c.tags.iter().map(String::as_str))
+        .collect();
+    for gate in &criteria.gates {
+        let at = || Location::line(&criteria.path, gate.line);
+        if let Some(name) = gate.metric.scorer()
+            && scorers.slot(name).is_none()
+        {
+            return Err(Error::input(
+                at(),
+                format!(
+                    "gate {}: no scorer is named {name:?} (scorers: {})",
+                    gate.metric,
+                    scorers.names.join(", ")
+                ),
+            ));
+        }
+        if let Some(name) = gate.metric.scorer() {
+            // A scorer that only some cases assert must apply somewhere in the gate's slice,
+            // or the gate could never be measured.
+            let slot = scorers.slot(name).expect("checked above");
+            let applies = golden.cases.iter().enumerate().any(|(i, c)| {
+                gate.tag.as_ref().is_none_or(|t| c.has_tag(t))
+                    && scorers.slots_for_case(i).any(|s| s == slot)
+            });
+            if !applies {
+                return Err(Error::input(
+                    at(),
+                    format!(
+                        "gate {}{}: no case{} has the scorer {name:?}",
+                        gate.metric,
+                        gate.tag
+                            .as_ref()
+                            .map(|t| format!(" [{t}]"))
+                            .unwrap_or_default(),
+                        gate.tag
+                            .as_ref()
+                            .map(|t| format!(" tagged {t:?}"))
+                            .unwrap_or_default(),
+                    ),
+                ));
+            }
+        }
+        if let Some(tag) = &gate.tag
+            && !tags.contains(tag.as_str())
+        {
+            return Err(Error::input(
+                at(),
+                format!(
+                    "gate {} [{tag}]: no case in {} has the tag {tag:?}",
+                    gate.metric,
+                    golden.path.display()
+                ),
+            ));
+        }
+    }
+    if let Some(policy) = &criteria.compare {
+        let at = || Location::file(&criteria.path);
+        match &policy.metric {
+            Metric::PassRate => {}
+            Metric::ScorerMean(name) if scorers.slot(name).is_some() => {}
+            Metric::ScorerMean(name) => {
+                return Err(Error::input(
+                    at(),
+                    format!(
+                        "[compare] metric mean:{name}: no scorer is named {name:?} (scorers: {})",
+                        scorers.names.join(", ")
+                    ),
+                ));
+            }
+            other => {
+                return Err(Error::input(
+                    at(),
+                    format!("[compare] metric {other}: compare judges pass_rate or mean:<scorer>"),
+                ));
+            }
+        }
+    }
+    for id in &criteria.must_pass {
+        if !golden.cases.iter().any(|c| &c.id == id) {
+            return Err(Error::input(
+                Location::file(&criteria.path),
+                format!(
+                    "must_pass names case {id:?}, which is not in {}",
+                    golden.path.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+

@@ -1,0 +1,130 @@
+//! Formatting shared by every renderer: numbers, thresholds, shares, plurals, cutting text
+//! to a size, and making untrusted text safe to show (bidirectional and control
+//! characters). Escaping for each output format stays with its renderer.
+
+use std::borrow::Cow;
+
+use crate::gate::GateResult;
+
+/// A measured value as the terminal summary shows it: whole numbers from 10 up without
+/// decimals (latencies), everything else with three.
+pub fn number(value: f64) -> String {
+    if value.fract() == 0.0 && value.abs() >= 10.0 {
+        format!("{value:.0}")
+    } else {
+        format!("{value:.3}")
+    }
+}
+
+/// A gate's threshold in words for readers: `≥ 0.900`, `≤ 2000`, `≥ 0.100 and ≤ 0.900`.
+pub fn threshold_text(gate: &GateResult) -> String {
+    match (gate.min, gate.max) {
+        (Some(min), Some(max)) => format!("≥ {} and ≤ {}", number(min), number(max)),
+        (Some(min), None) => format!("≥ {}", number(min)),
+        (None, Some(max)) => format!("≤ {}", number(max)),
+        (None, None) => "none".to_string(),
+    }
+}
+
+/// A share as a percentage with one decimal.
+pub fn percent(rate: f64) -> String {
+    format!("{:.1}%", 100.0 * rate)
+}
+
+pub fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// At most `max_bytes` of `text`, cut at a character boundary; true when something was cut.
+pub fn truncate(text: &str, max_bytes: usize) -> (&str, bool) {
+    if text.len() <= max_bytes {
+        return (text, false);
+    }
+    let mut end = max_bytes;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    (&text[..end], true)
+}
+
+/// Explicit bidirectional controls (U+202A–U+202E, U+2066–U+2069) that can reorder what a
+/// reader sees ("Trojan Source").
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Bidirectional controls made visible as `[U+202E]`, and U+FFFE/U+FFFF (not allowed in XML)
+/// replaced by U+FFFD; everything else untouched.
+pub fn reveal_bidi(text: &str) -> Cow<'_, str> {
+    let odd = |c: char| is_bidi_control(c) || matches!(c, '\u{FFFE}' | '\u{FFFF}');
+    if !text.chars().any(odd) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if is_bidi_control(c) {
+            out.push_str(&format!("[U+{:04X}]", c as u32));
+        } else if odd(c) {
+            out.push('\u{FFFD}');
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Text as reports show it: bidirectional controls made visible as `[U+202E]`, other control
+/// characters except tab and newline replaced by U+FFFD, and U+FFFE/U+FFFF (not allowed in
+/// XML) too. Right-to-left scripts themselves are untouched. This is for display only:
+/// escaping for the output format is still each renderer's job.
+pub fn printable(text: &str) -> Cow<'_, str> {
+    let odd = |c: char| {
+        is_bidi_control(c)
+            || (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{FFFE}' | '\u{FFFF}')
+    };
+    if !text.chars().any(odd) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if is_bidi_control(c) {
+            out.push_str(&format!("[U+{:04X}]", c as u32));
+        } else if c == '\r' {
+            // CRLF stays one line break; a lone CR becomes one.
+            if chars.peek() != Some(&'\n') {
+                out.push('\n');
+            }
+        } else if odd(c) {
+            out.push('\u{FFFD}');
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printable_reveals_bidi_controls_and_keeps_rtl_text() {
+        assert_eq!(printable("abc\u{202E}fed"), "abc[U+202E]fed");
+        assert_eq!(printable("שלום مرحبا"), "שלום مرحبا");
+        assert_eq!(
+            printable("a\u{0}b\u{1b}[31m\r\nc\u{FFFF}"),
+            "a\u{FFFD}b\u{FFFD}[31m\nc\u{FFFD}"
+        );
+        assert!(matches!(printable("plain\ttext\n"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn truncate_cuts_at_a_char_boundary() {
+        assert_eq!(truncate("héllo", 2), ("h", true));
+        assert_eq!(truncate("héllo", 3), ("hé", true));
+        assert_eq!(truncate("héllo", 10), ("héllo", false));
+    }
+}

@@ -1,8 +1,16 @@
-//! Command-line definitions (clap derive). No logic lives here.
+//! Command-line definitions (clap derive), and their one conversion into the typed
+//! requests `commands` executes. The only module that knows clap.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::backend::BackendKind;
+use crate::commands::{self, CompareRequest, GateRequest, MergeRequest, ReportRequest, RunRequest};
+use crate::error::{Error, Result};
+use crate::plan::{self, RunOptions};
+use crate::report::{ReportFormat, ReportSpec};
+use crate::shard::Shard;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -224,7 +232,7 @@ pub struct AuditArgs {
 
 /// The formats a run's report is rendered in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ReportFormat {
+pub enum FormatArg {
     /// GitHub-flavoured Markdown (what the job summary shows).
     Md,
     /// The full report (report.json's content).
@@ -237,19 +245,15 @@ pub enum ReportFormat {
     Html,
 }
 
-impl ReportFormat {
-    pub fn extension(self) -> &'static str {
-        match self {
-            ReportFormat::Md => "md",
-            ReportFormat::Json => "json",
-            ReportFormat::Junit => "xml",
-            ReportFormat::Csv => "csv",
-            ReportFormat::Html => "html",
+impl From<FormatArg> for ReportFormat {
+    fn from(format: FormatArg) -> ReportFormat {
+        match format {
+            FormatArg::Md => ReportFormat::Md,
+            FormatArg::Json => ReportFormat::Json,
+            FormatArg::Junit => ReportFormat::Junit,
+            FormatArg::Csv => ReportFormat::Csv,
+            FormatArg::Html => ReportFormat::Html,
         }
-    }
-
-    pub fn parse(text: &str) -> Option<ReportFormat> {
-        <ReportFormat as ValueEnum>::from_str(text, true).ok()
     }
 }
 
@@ -294,7 +298,7 @@ pub struct ReportArgs {
 
     /// Output format.
     #[arg(long, value_enum)]
-    pub format: ReportFormat,
+    pub format: FormatArg,
 
     /// Write to PATH instead of standard output.
     #[arg(short = 'o', long = "output", value_name = "PATH")]
@@ -302,7 +306,7 @@ pub struct ReportArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum BackendKind {
+pub enum BackendArg {
     /// Deterministic scripted model: echo, or the rules in --mock-rules. No network.
     Mock,
     /// Any program: the request as JSON on stdin, {"output": ...} on stdout (--command).
@@ -310,6 +314,16 @@ pub enum BackendKind {
     /// Any OpenAI-compatible chat completions endpoint (--base-url; key from the
     /// environment): OpenAI, vLLM, Ollama, LiteLLM, llama.cpp's server, OpenRouter, Azure.
     Openai,
+}
+
+impl From<BackendArg> for BackendKind {
+    fn from(backend: BackendArg) -> BackendKind {
+        match backend {
+            BackendArg::Mock => BackendKind::Mock,
+            BackendArg::Command => BackendKind::Command,
+            BackendArg::Openai => BackendKind::Openai,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -353,15 +367,15 @@ pub struct RunArgs {
     pub report: Vec<String>,
 
     #[command(flatten)]
-    pub options: RunOptions,
+    pub options: RunFlags,
 }
 
 /// How a prompt version is run: shared by `run` and `compare`.
 #[derive(Debug, Clone, Args)]
-pub struct RunOptions {
+pub struct RunFlags {
     /// Where outputs come from [default: promptgate.toml's [backend] kind, else mock].
     #[arg(long, value_enum)]
-    pub backend: Option<BackendKind>,
+    pub backend: Option<BackendArg>,
 
     /// Mock rules file (TOML) [default: promptgate.toml's [backend] mock_rules; without
     /// one the mock echoes the last user message].
@@ -383,16 +397,16 @@ pub struct RunOptions {
     pub base_url: Option<String>,
 
     /// Environment variable holding the API key for --backend openai.
-    #[arg(long, value_name = "VAR", default_value = "OPENAI_API_KEY")]
+    #[arg(long, value_name = "VAR", default_value = plan::DEFAULT_API_KEY_ENV)]
     pub api_key_env: String,
 
     /// Seconds one attempt may take before it is abandoned (and retried).
-    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
+    #[arg(long, value_name = "SECS", default_value_t = plan::DEFAULT_TIMEOUT_SECS)]
     pub timeout: f64,
 
     /// Retries per call on 429, 5xx, timeouts and dropped connections, with exponential
     /// backoff and jitter, honouring Retry-After. Counted in calls.jsonl's `attempts`.
-    #[arg(long, value_name = "N", default_value_t = 3)]
+    #[arg(long, value_name = "N", default_value_t = plan::DEFAULT_MAX_RETRIES)]
     pub max_retries: u32,
 
     /// Start at most this many requests per minute (retries included).
@@ -461,7 +475,7 @@ pub struct CompareArgs {
     pub resamples: u32,
 
     #[command(flatten)]
-    pub options: RunOptions,
+    pub options: RunFlags,
 }
 
 #[derive(Debug, Args)]
@@ -476,4 +490,127 @@ pub struct GoldenArgs {
     /// Golden set (.jsonl or .csv).
     #[arg(value_name = "GOLDEN")]
     pub golden: PathBuf,
+}
+
+impl From<RunFlags> for RunOptions {
+    fn from(flags: RunFlags) -> RunOptions {
+        RunOptions {
+            backend: flags.backend.map(BackendKind::from),
+            mock_rules: flags.mock_rules,
+            mock_latency_ms: flags.mock_latency_ms,
+            command: flags.command,
+            base_url: flags.base_url,
+            api_key_env: flags.api_key_env,
+            timeout_secs: flags.timeout,
+            max_retries: flags.max_retries,
+            rpm: flags.rpm,
+            max_error_rate: flags.max_error_rate,
+            no_cache: flags.no_cache,
+            concurrency: flags.concurrency,
+            repeat: flags.repeat,
+            out: flags.out,
+            no_progress: flags.no_progress,
+        }
+    }
+}
+
+impl Cli {
+    /// The flags as the typed request of their command: every value parsed once, here,
+    /// with the error naming the flag.
+    pub fn into_command(self) -> Result<commands::Command> {
+        use commands::Command as C;
+        Ok(match self.command {
+            Command::Run(args) => {
+                let args = *args;
+                C::Run(RunRequest {
+                    prompt: args.prompt,
+                    criteria: args.criteria,
+                    resume: args.resume,
+                    shard: args
+                        .shard
+                        .map(|s| s.parse::<Shard>())
+                        .transpose()
+                        .map_err(|e| Error::usage(format!("--shard {e}")))?,
+                    reports: report_specs(args.report)?,
+                    options: args.options.into(),
+                })
+            }
+            Command::Compare(args) => {
+                let args = *args;
+                C::Compare(CompareRequest {
+                    baseline: args.baseline,
+                    candidate: args.candidate,
+                    criteria: args.criteria,
+                    reports: report_specs(args.report)?,
+                    seed: args.seed,
+                    resamples: args.resamples,
+                    options: args.options.into(),
+                })
+            }
+            Command::Hash(args) => C::Hash(args.prompt),
+            Command::Golden(args) => C::Golden(args.golden),
+            Command::Gate(args) => C::Gate(GateRequest {
+                run_dir: args.run_dir,
+                criteria: args.criteria,
+                reports: report_specs(args.report)?,
+            }),
+            Command::Merge(args) => C::Merge(MergeRequest {
+                shards: args.shards,
+                out: args.out,
+                reports: report_specs(args.report)?,
+            }),
+            Command::Report(args) => C::Report(ReportRequest {
+                run_dir: args.run_dir,
+                format: args.format.into(),
+                output: args.output,
+            }),
+            Command::Approve(args) => C::Approve {
+                prompt: args.prompt,
+                env: args.env,
+                actor: args.actor.actor,
+                reason: args.reason,
+            },
+            Command::Promote(args) => C::Promote {
+                prompt: args.prompt,
+                env: args.to,
+                evidence: args.evidence,
+                actor: args.actor.actor,
+                reason: args.reason,
+            },
+            Command::Rollback(args) => C::Rollback {
+                prompt_id: args.prompt_id,
+                env: args.env,
+                to: args.to,
+                actor: args.actor.actor,
+                reason: args.reason,
+            },
+            Command::Show(args) => C::Show(args.version),
+            Command::Status(args) => C::Status {
+                json: args.format == StatusFormat::Json,
+            },
+            Command::Ledger(args) => match args.command {
+                LedgerCommand::Verify(args) => C::LedgerVerify {
+                    base_ref: args.base_ref,
+                },
+            },
+            Command::Audit(args) => C::Audit {
+                max_age_days: args.max_age_days,
+            },
+            Command::Export(args) => match args.command {
+                ExportCommand::Flagd(args) => C::ExportFlagd {
+                    env: args.env,
+                    canary: args.canary,
+                    percent: args.percent,
+                    output: args.output,
+                },
+            },
+        })
+    }
+}
+
+fn report_specs(specs: Vec<String>) -> Result<Vec<ReportSpec>> {
+    specs
+        .iter()
+        .map(|spec| spec.parse().map_err(Error::usage))
+        .collect()
 }

@@ -16,8 +16,9 @@ use crate::exit;
 use crate::ledger::{self, Action, Ledger, NewEntry, Reading, Tampered};
 use crate::project::Project;
 use crate::prompt::Prompt;
-use crate::report::{self, Report};
-use crate::run::manifest::{self, Manifest, Status};
+use crate::rundir::manifest;
+use crate::rundir::{self, Report};
+use crate::rundir::{Manifest, Status};
 
 pub const DEFAULT_ENVIRONMENTS: [&str; 3] = ["dev", "staging", "prod"];
 pub const DEFAULT_LEDGER: &str = "promptgate.ledger.jsonl";
@@ -250,7 +251,7 @@ fn load_evidence(dir: &Path) -> Result<EvidenceRun> {
     }
     let manifest = Manifest::load(dir)?;
     manifest.require_whole(dir, "a promotion")?;
-    let report_path = dir.join(report::JSON_FILE_NAME);
+    let report_path = dir.join(rundir::report::FILE_NAME);
     let bytes = std::fs::read(&report_path).map_err(|e| Error::unreadable(&report_path, &e))?;
     let report_sha256 = digest::sha256_id(&bytes);
     let text = crate::error::text_from_bytes(&report_path, bytes)?;

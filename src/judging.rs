@@ -372,4 +372,3 @@ fn check_gates(criteria: &Criteria, golden: &GoldenSet, scorers: &ScorerSet) -> 
     }
     Ok(())
 }
-

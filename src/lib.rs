@@ -4,9 +4,9 @@
 //! set through a backend; scorers judge each output; the criteria's gates judge the run;
 //! the exit code blocks promotion.
 
-pub mod app;
 pub mod backend;
 pub mod cli;
+pub mod commands;
 pub mod compare;
 pub mod criteria;
 pub mod digest;
@@ -16,14 +16,16 @@ pub mod gate;
 pub mod golden;
 pub mod governance;
 pub mod interrupt;
+pub mod judging;
 pub mod ledger;
-pub mod merge;
 pub mod plan;
 pub mod project;
 pub mod prompt;
 pub mod report;
 pub mod run;
+pub mod rundir;
 pub mod score;
+pub mod shard;
 pub mod stats;
 pub mod template;
 

@@ -4,9 +4,11 @@ use promptgate::cli::Cli;
 use promptgate::exit;
 
 fn main() {
-    let cli = Cli::parse();
-    let code = match promptgate::app::main(cli).map_err(anyhow::Error::from) {
-        Ok(code) => code,
+    let outcome = Cli::parse()
+        .into_command()
+        .and_then(promptgate::commands::execute);
+    let code = match outcome.map_err(anyhow::Error::from) {
+        Ok(outcome) => outcome.code(),
         Err(err) => {
             promptgate::interrupt::note(format_args!("error: {err}"));
             err.downcast_ref::<promptgate::Error>()

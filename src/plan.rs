@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::backend::Backend;
+use crate::backend::BackendKind;
 use crate::backend::command::CommandBackend;
 use crate::backend::mock::MockBackend;
 use crate::backend::openai::OpenAiBackend;
 use crate::backend::resilience::{CallPolicy, RateLimiter, RetryPolicy};
-use crate::backend::BackendKind;
 use crate::error::{Error, Location, Result};
 use crate::golden::GoldenSet;
 use crate::judging::Judging;
@@ -280,7 +280,8 @@ fn check_variables(prompt: &Prompt, golden: &GoldenSet) -> Result<()> {
 }
 
 fn build_policy(args: &RunOptions) -> Result<CallPolicy> {
-    if !(args.timeout_secs.is_finite() && args.timeout_secs > 0.0 && args.timeout_secs <= 86_400.0) {
+    if !(args.timeout_secs.is_finite() && args.timeout_secs > 0.0 && args.timeout_secs <= 86_400.0)
+    {
         return Err(Error::usage(format!(
             "--timeout {} is out of range: use seconds from 0.001 to 86400",
             args.timeout_secs
@@ -377,8 +378,11 @@ fn build_backend(
             let api_key = std::env::var(&args.api_key_env)
                 .ok()
                 .filter(|k| !k.trim().is_empty());
-            let backend =
-                OpenAiBackend::new(&base_url, api_key, Duration::from_secs_f64(args.timeout_secs))?;
+            let backend = OpenAiBackend::new(
+                &base_url,
+                api_key,
+                Duration::from_secs_f64(args.timeout_secs),
+            )?;
             let info = BackendRef {
                 kind: BackendKind::Openai,
                 model: prompt.model.name.clone(),

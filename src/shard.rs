@@ -77,7 +77,9 @@ mod tests {
                 for index in 1..=count {
                     let shard = Shard { index, count };
                     total += shard.cases(cases);
-                    (0..cases).filter(|&c| shard.holds(c)).for_each(|c| seen[c] += 1);
+                    (0..cases)
+                        .filter(|&c| shard.holds(c))
+                        .for_each(|c| seen[c] += 1);
                 }
                 assert_eq!(total, cases);
                 assert!(seen.iter().all(|&n| n == 1));

@@ -29,7 +29,8 @@ pub enum BackendKind {
 }
 
 impl BackendKind {
-    pub const ALL: [BackendKind; 3] = [BackendKind::Mock, BackendKind::Command, BackendKind::Openai];
+    pub const ALL: [BackendKind; 3] =
+        [BackendKind::Mock, BackendKind::Command, BackendKind::Openai];
 
     pub fn name(self) -> &'static str {
         match self {

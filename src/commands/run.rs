@@ -45,7 +45,10 @@ pub fn run(request: &RunRequest) -> Result<Outcome> {
                     "run needs --prompt and --criteria (or --resume RUN_DIR)",
                 ));
             };
-            (RunPlan::build(prompt, criteria, &request.options, &cwd)?, None)
+            (
+                RunPlan::build(prompt, criteria, &request.options, &cwd)?,
+                None,
+            )
         }
     };
     if let Some(shard) = request.shard {
@@ -59,13 +62,18 @@ pub fn run(request: &RunRequest) -> Result<Outcome> {
     let plan = Arc::new(plan);
     let runtime = runtime()?;
     let mut display = LiveDisplay::new(plan.show_progress);
+    let mut summary = terminal::Summary::new(&cwd);
     let mut annotations = github::Annotations::new();
-    let mut sinks = Sinks(vec![&mut display, &mut annotations]);
+    let mut sinks = Sinks(vec![&mut display, &mut summary, &mut annotations]);
     let outcome = runtime.block_on(run::execute(plan.clone(), resume, &mut sinks))?;
-    let shown_dir = shown(&outcome.run_dir, &cwd);
     let Some(report) = &outcome.report else {
+        let shown_dir = shown(&outcome.run_dir, &cwd);
         let shard = plan.shard.map(|s| s.to_string()).unwrap_or_default();
-        let failed = outcome.samples.iter().filter(|s| s.scores.is_none()).count();
+        let failed = outcome
+            .samples
+            .iter()
+            .filter(|s| s.scores.is_none())
+            .count();
         terminal::print_stdout(&format!(
             "promptgate run {} (shard {shard})\n\nshard {shard} recorded {} calls ({failed} failed); not judged: a shard holds part of the golden set\nrun directory: {shown_dir}\nnext: promptgate merge <all {} shard run directories> --out DIR judges the whole run\n",
             outcome.run_id,
@@ -74,7 +82,6 @@ pub fn run(request: &RunRequest) -> Result<Outcome> {
         ));
         return Ok(Outcome::Passed);
     };
-    terminal::print_stdout(&terminal::summary(report, &shown_dir));
     publish(&outcome.run_dir, "report", &request.reports, None, || {
         RunView::load(&outcome.run_dir)
     })?;
@@ -216,15 +223,19 @@ fn read_finished(
 ) -> Result<Finished> {
     let mut failed = Vec::new();
     let mut stray = None;
-    let (finished, repaired) =
-        judging.read_run(manifest, run_dir, ReadMode::RepairTornTail, |case, record| {
+    let (finished, repaired) = judging.read_run(
+        manifest,
+        run_dir,
+        ReadMode::RepairTornTail,
+        |case, record| {
             if shard.is_some_and(|s| !s.holds(case)) {
                 stray.get_or_insert(record.case_id.clone());
             }
             if let Some(error) = record.error {
                 failed.push((record.case_id, error));
             }
-        })?;
+        },
+    )?;
     let calls_path = run_dir.join(calls::FILE_NAME);
     if let (Some(case), Some(shard)) = (stray, shard) {
         return Err(Error::input(

@@ -12,8 +12,8 @@
 
 use serde::Serialize;
 
-use super::html::{px, text};
 use super::format::{percent, plural, truncate};
+use super::html::{px, text};
 use crate::compare::{Comparison, Flip, format_p};
 use crate::criteria::Metric;
 use crate::gate::Verdict;

@@ -105,7 +105,6 @@ pub fn printable(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,8 +13,8 @@
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use serde::Serialize;
 
-use super::terminal::gate_label;
 use super::format::{number, percent, plural, printable, threshold_text, truncate};
+use super::terminal::gate_label;
 use super::view::RunView;
 use crate::digest::short;
 use crate::gate::{GateResult, Verdict};

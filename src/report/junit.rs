@@ -23,8 +23,8 @@ use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
-use super::terminal::gate_label;
 use super::format::{number, plural, reveal_bidi, threshold_text, truncate};
+use super::terminal::gate_label;
 use super::view::RunView;
 use crate::rundir::CallRecord;
 

@@ -9,8 +9,8 @@
 
 use std::fmt::Write;
 
-use super::terminal::gate_label;
 use super::format::{number, percent, plural, printable, threshold_text, truncate};
+use super::terminal::gate_label;
 use super::view::RunView;
 use crate::digest::short;
 use crate::gate::Verdict;

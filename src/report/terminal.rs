@@ -2,11 +2,14 @@
 //! ten failing cases with their reasons, and the verdict last, where the eye lands.
 
 use std::fmt::Write;
+use std::path::{Path, PathBuf};
 
-use crate::rundir::Report;
 use super::format::number;
 use crate::digest::short;
+use crate::error::Result;
 use crate::gate::GateResult;
+use crate::run::events::{RunEvent, RunSink};
+use crate::rundir::Report;
 
 const MAX_FAILING_SHOWN: usize = 10;
 
@@ -25,6 +28,42 @@ pub fn print_stdout(text: &str) {
     use std::io::Write as _;
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+/// The summary as a run sink: printed when a whole run finishes with its report, the run
+/// directory shown relative to `cwd`.
+pub struct Summary {
+    cwd: PathBuf,
+    run_dir: PathBuf,
+}
+
+impl Summary {
+    pub fn new(cwd: &Path) -> Summary {
+        Summary {
+            cwd: cwd.to_path_buf(),
+            run_dir: PathBuf::new(),
+        }
+    }
+}
+
+impl RunSink for Summary {
+    fn event(&mut self, event: &RunEvent<'_>) -> Result<()> {
+        match event {
+            RunEvent::Started { run_dir, .. } => self.run_dir = run_dir.to_path_buf(),
+            RunEvent::Finished {
+                report: Some(report),
+                ..
+            } => {
+                let shown = self
+                    .run_dir
+                    .strip_prefix(&self.cwd)
+                    .unwrap_or(&self.run_dir);
+                print_stdout(&summary(report, &shown.display().to_string()));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
 }
 
 pub fn gate_label(gate: &GateResult) -> String {

@@ -16,8 +16,8 @@ use crate::error::Result;
 use crate::gate::Verdict;
 use crate::golden::GoldenSet;
 use crate::project::Project;
-use crate::rundir::calls::{CallReader, CallRecord, ReadMode};
 use crate::rundir::Report;
+use crate::rundir::calls::{CallReader, CallRecord, ReadMode};
 
 /// What the golden set says about one case.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -233,10 +233,10 @@ fn find_golden(run_dir: &Path, golden: &str) -> Option<PathBuf> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::backend::BackendKind;
     use crate::gate::{
         FailingCase, GateResult, Judgement, MustPassResult, ScorerAggregate, Summary, TagAggregate,
     };
-    use crate::backend::BackendKind;
     use crate::rundir::{BackendRef, CriteriaRef, GoldenRef, Identity, PromptRef};
     use crate::score::Score;
     use crate::stats::Interval;
@@ -606,30 +606,18 @@ pub(crate) mod tests {
     /// a temporary directory and loads it, with the run id, timestamps and latencies (the
     /// only things that change from run to run) pinned.
     fn demo_run(prompt: &str) -> RunView {
-        use clap::Parser;
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let out = tempfile::tempdir().unwrap();
-        let cli = crate::cli::Cli::try_parse_from([
-            "promptgate".as_ref(),
-            "run".as_ref(),
-            "--prompt".as_ref(),
-            root.join(prompt).as_os_str(),
-            "--criteria".as_ref(),
-            root.join("criteria/support.toml").as_os_str(),
-            "--backend".as_ref(),
-            "mock".as_ref(),
-            "--out".as_ref(),
-            out.path().as_os_str(),
-            "--no-progress".as_ref(),
-        ] as [&std::ffi::OsStr; 11])
-        .unwrap();
-        let crate::cli::Command::Run(args) = cli.command else {
-            unreachable!("a run command")
+        let options = crate::plan::RunOptions {
+            backend: Some(crate::backend::BackendKind::Mock),
+            out: Some(out.path().to_path_buf()),
+            no_progress: true,
+            ..crate::plan::RunOptions::default()
         };
         let plan = crate::plan::RunPlan::build(
-            args.prompt.as_deref().unwrap(),
-            args.criteria.as_deref().unwrap(),
-            &args.options,
+            &root.join(prompt),
+            &root.join("criteria/support.toml"),
+            &options,
             root,
         )
         .unwrap();
@@ -639,7 +627,11 @@ pub(crate) mod tests {
             .build()
             .unwrap();
         let outcome = runtime
-            .block_on(crate::run::execute(std::sync::Arc::new(plan), None))
+            .block_on(crate::run::execute(
+                std::sync::Arc::new(plan),
+                None,
+                &mut crate::run::events::Sinks::default(),
+            ))
             .unwrap();
         let mut view = RunView::load(&outcome.run_dir).unwrap();
         assert!(view.golden_read, "the demo's golden set is found");
@@ -758,13 +750,14 @@ pub(crate) mod tests {
         assert_eq!(err.exit_code(), crate::exit::INPUT, "{message}");
         assert!(message.contains("calls.jsonl:2:"), "{message}");
 
-        // A torn last line (a killed run) is skipped, not an error.
+        // A finished run has no torn last line: one is damage, never skipped.
         std::fs::write(
             dir.path().join("calls.jsonl"),
             format!("{good}\n{}", &good[..20]),
         )
         .unwrap();
-        assert_eq!(RunView::load(dir.path()).unwrap().calls.len(), 1);
+        let message = RunView::load(dir.path()).unwrap_err().to_string();
+        assert!(message.contains("calls.jsonl:2:"), "{message}");
 
         std::fs::write(dir.path().join("report.json"), "{\"verdict\": \n").unwrap();
         let message = RunView::load(dir.path()).unwrap_err().to_string();

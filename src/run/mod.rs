@@ -47,6 +47,10 @@ pub struct Resume {
 }
 
 /// What a worker hands the collector.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "Finished is nearly every message; boxing it would allocate once per call"
+)]
 enum Message {
     Finished(Result<(usize, CallRecord)>),
     Retrying {
@@ -482,9 +486,12 @@ pub async fn execute(
             samples,
         });
     }
-    let report = plan
-        .judging
-        .judge(&run_id, manifest.identity.clone(), plan.repeat, &mut samples);
+    let report = plan.judging.judge(
+        &run_id,
+        manifest.identity.clone(),
+        plan.repeat,
+        &mut samples,
+    );
     report.write_json(&run_dir.join(rundir::report::FILE_NAME))?;
     manifest.verdict = Some(report.verdict_word().to_string());
     ended(Status::Completed, &mut manifest)?;

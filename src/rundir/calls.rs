@@ -227,9 +227,8 @@ impl CallReader {
                 }
             };
         }
-        let record = serde_json::from_slice::<CallRecord>(&self.line).map_err(|e| {
-            Error::input(self.location(), format!("not a calls.jsonl line: {e}"))
-        })?;
+        let record = serde_json::from_slice::<CallRecord>(&self.line)
+            .map_err(|e| Error::input(self.location(), format!("not a calls.jsonl line: {e}")))?;
         self.good_bytes += read as u64;
         Ok(Some((self.line_no, record)))
     }
@@ -305,8 +304,15 @@ mod tests {
 
         let (read, _) = read_all(dir.path(), ReadMode::Strict);
         let err = read.unwrap_err().to_string();
-        assert!(err.contains("calls.jsonl:2") && err.contains("incomplete"), "{err}");
-        assert_eq!(std::fs::read(&path).unwrap(), torn, "strict never changes the file");
+        assert!(
+            err.contains("calls.jsonl:2") && err.contains("incomplete"),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            torn,
+            "strict never changes the file"
+        );
 
         let (read, repaired) = read_all(dir.path(), ReadMode::RepairTornTail);
         assert_eq!(read.unwrap().len(), 1);
@@ -321,7 +327,10 @@ mod tests {
             std::fs::write(dir.path().join(FILE_NAME), "{\"ts\": 1}\n").unwrap();
             let (read, repaired) = read_all(dir.path(), mode);
             let err = read.unwrap_err().to_string();
-            assert!(err.contains("calls.jsonl:1: not a calls.jsonl line"), "{err}");
+            assert!(
+                err.contains("calls.jsonl:1: not a calls.jsonl line"),
+                "{err}"
+            );
             assert_eq!(repaired, None);
         }
     }

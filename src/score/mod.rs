@@ -317,9 +317,7 @@ pub(crate) mod tests {
     pub fn run(spec_toml: &str, output: &str, expected: Option<Value>) -> Score {
         let spec: ScorerSpec = toml::from_str(spec_toml).expect("spec parses");
         let scorer = Scorer::compile(&spec).expect("compiles");
-        scorer
-            .check_expected(expected.as_ref())
-            .expect("case fits");
+        scorer.check_expected(expected.as_ref()).expect("case fits");
         scorer.score(&Observation {
             output,
             latency_ms: 10,

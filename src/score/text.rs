@@ -196,7 +196,8 @@ impl TextCheck {
                 let needles = match needles {
                     Some(n) => n,
                     None => {
-                        from_case = vec![Needle::new(&expected_text(obs.expected), *case_insensitive)];
+                        from_case =
+                            vec![Needle::new(&expected_text(obs.expected), *case_insensitive)];
                         &from_case
                     }
                 };

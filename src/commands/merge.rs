@@ -3,13 +3,39 @@
 
 use std::path::{Path, PathBuf};
 
+use super::publish::{check_report_folders, publish};
+use super::{cwd, shown};
 use crate::error::{Error, Location, Result};
-use crate::gate;
-use crate::plan::{Judging, Shard};
+use crate::exit::Outcome;
+use crate::gate::Sample;
+use crate::judging::Judging;
 use crate::project::Project;
-use crate::report::{self, Report};
-use crate::run::manifest::{self, Manifest, Status};
-use crate::run::{self, calls};
+use crate::report::view::RunView;
+use crate::report::{ReportSpec, terminal};
+use crate::rundir::calls::{self, ReadMode};
+use crate::rundir::{self, Manifest, Report, Status};
+use crate::shard::Shard;
+
+pub struct MergeRequest {
+    pub shards: Vec<PathBuf>,
+    pub out: PathBuf,
+    pub reports: Vec<ReportSpec>,
+}
+
+pub fn merge(request: &MergeRequest) -> Result<Outcome> {
+    let cwd = cwd()?;
+    check_report_folders(&request.reports, Some(&request.out))?;
+    let report = merge_into(&cwd, &request.shards, &request.out)?;
+    terminal::print_stdout(&terminal::summary(&report, &shown(&request.out, &cwd)));
+    publish(
+        &request.out,
+        "report",
+        &request.reports,
+        Some(&report),
+        || RunView::load(&request.out),
+    )?;
+    Ok(Outcome::from_held(report.passed()))
+}
 
 /// One shard directory, read and checked.
 struct ShardRun {
@@ -26,24 +52,13 @@ fn read_shard(dir: &Path) -> Result<ShardRun> {
         ));
     }
     let manifest = Manifest::load(dir)?;
-    let at = || Location::file(dir.join(manifest::FILE_NAME));
-    let Some(text) = &manifest.shard else {
+    let Some(shard) = manifest.shard else {
         return Err(Error::input(
-            at(),
+            Location::file(dir.join(rundir::manifest::FILE_NAME)),
             "not a shard (it was run without --shard): merge combines the shards of one run",
         ));
     };
-    let shard = Shard::parse(text).map_err(|e| Error::input(at(), e))?;
-    if manifest.status != Status::Completed {
-        return Err(Error::input(
-            at(),
-            format!(
-                "shard {shard} is {:?}, not completed: finish it with `promptgate run --resume {}`",
-                manifest.status,
-                dir.display()
-            ),
-        ));
-    }
+    manifest.require_completed(dir, &format!("shard {shard}"))?;
     Ok(ShardRun {
         dir: dir.to_path_buf(),
         manifest,
@@ -70,15 +85,13 @@ fn run_key(m: &Manifest) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// Combines the shard directories into a new run directory `out` and judges it. Returns the
-/// report and the manifest written.
-pub fn merge(cwd: &Path, dirs: &[PathBuf], out: &Path) -> Result<(Report, Manifest)> {
-    let mut shards: Vec<ShardRun> = dirs.iter().map(|d| read_shard(d)).collect::<Result<_>>()?;
+/// Refuses shards that are not exactly the N shards of one run, and sorts them.
+fn check_one_run(shards: &mut [ShardRun]) -> Result<()> {
     let first = &shards[0];
     let count = first.shard.count;
     let key = run_key(&first.manifest);
     for other in &shards[1..] {
-        let at = || Location::file(other.dir.join(manifest::FILE_NAME));
+        let at = || Location::file(other.dir.join(rundir::manifest::FILE_NAME));
         if other.shard.count != count {
             return Err(Error::input(
                 at(),
@@ -123,7 +136,50 @@ pub fn merge(cwd: &Path, dirs: &[PathBuf], out: &Path) -> Result<(Report, Manife
             missing.join(", ")
         )));
     }
+    Ok(())
+}
 
+/// Every shard's calls, read through the one judging path and checked to be the shard's
+/// own and complete.
+fn read_samples(shards: &[ShardRun], judging: &Judging) -> Result<Vec<Sample>> {
+    let cases = judging.golden.cases.len();
+    let mut samples = Vec::new();
+    for shard in shards {
+        let mut stray = None;
+        let (found, _) =
+            judging.read_run(&shard.manifest, &shard.dir, ReadMode::Strict, |case, r| {
+                if !shard.shard.holds(case) {
+                    stray.get_or_insert(r.case_id);
+                }
+            })?;
+        let calls_path = shard.dir.join(calls::FILE_NAME);
+        if let Some(case) = stray {
+            return Err(Error::input(
+                Location::file(&calls_path),
+                format!("case {case:?} is not in shard {}", shard.shard),
+            ));
+        }
+        let expected = shard.shard.cases(cases) * shard.manifest.repeats as usize;
+        if found.len() != expected {
+            return Err(Error::input(
+                Location::file(&calls_path),
+                format!(
+                    "{} of shard {}'s {expected} calls are recorded: finish it with `promptgate run --resume {}`",
+                    found.len(),
+                    shard.shard,
+                    shard.dir.display()
+                ),
+            ));
+        }
+        samples.extend(found);
+    }
+    Ok(samples)
+}
+
+/// Combines the shard directories into a new run directory `out` and judges it.
+fn merge_into(cwd: &Path, dirs: &[PathBuf], out: &Path) -> Result<Report> {
+    let mut shards: Vec<ShardRun> = dirs.iter().map(|d| read_shard(d)).collect::<Result<_>>()?;
+    check_one_run(&mut shards)?;
     let manifest = &shards[0].manifest;
     let project = Project::discover(cwd)?;
     let criteria_path = project.resolve(Path::new(&manifest.identity.criteria.path));
@@ -138,46 +194,7 @@ pub fn merge(cwd: &Path, dirs: &[PathBuf], out: &Path) -> Result<(Report, Manife
             ),
         ));
     }
-    let repeats = manifest.repeats;
-    let cases = judging.golden.cases.len();
-    let mut samples = Vec::with_capacity(cases * repeats as usize);
-    for shard in &shards {
-        let records = run::resume::finished_calls(
-            &judging.golden,
-            &judging.scorers,
-            &shard.manifest,
-            &shard.dir,
-            false,
-        )?;
-        let calls_path = shard.dir.join(calls::FILE_NAME);
-        if let Some(stray) = records.iter().find(|r| !shard.shard.holds(r.case_index)) {
-            return Err(Error::input(
-                Location::file(&calls_path),
-                format!(
-                    "case {:?} is not in shard {}",
-                    judging.golden.cases[stray.case_index].id, shard.shard
-                ),
-            ));
-        }
-        let expected = shard.shard.cases(cases) * repeats as usize;
-        if records.len() != expected {
-            return Err(Error::input(
-                Location::file(&calls_path),
-                format!(
-                    "{} of shard {}'s {expected} calls are recorded: finish it with `promptgate run --resume {}`",
-                    records.len(),
-                    shard.shard,
-                    shard.dir.display()
-                ),
-            ));
-        }
-        samples.extend(
-            records
-                .iter()
-                .map(|r| run::sample_of(&judging.scorers.names, r)),
-        );
-    }
-    samples.sort_unstable_by_key(|s| (s.case, s.repeat));
+    let samples = read_samples(&shards, &judging)?;
 
     // A new directory, never an existing run's, nor one inside a shard's.
     let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
@@ -213,8 +230,7 @@ pub fn merge(cwd: &Path, dirs: &[PathBuf], out: &Path) -> Result<(Report, Manife
     let building = out.with_file_name(format!(".{name}.merging-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&building);
     std::fs::create_dir(&building).map_err(|e| Error::write_failed(&building, &e))?;
-    let built = write_merged(&building, &shards, &judging, manifest, samples);
-    let report = match built {
+    let report = match write_merged(&building, &shards, &judging, samples) {
         Ok(report) => report,
         Err(e) => {
             let _ = std::fs::remove_dir_all(&building);
@@ -239,10 +255,9 @@ fn write_merged(
     out: &Path,
     shards: &[ShardRun],
     judging: &Judging,
-    manifest: &Manifest,
-    samples: Vec<gate::Sample>,
-) -> Result<(Report, Manifest)> {
-    let repeats = manifest.repeats;
+    mut samples: Vec<Sample>,
+) -> Result<Report> {
+    let manifest = &shards[0].manifest;
     let out_calls = out.join(calls::FILE_NAME);
     let mut log =
         std::fs::File::create(&out_calls).map_err(|e| Error::write_failed(&out_calls, &e))?;
@@ -254,16 +269,14 @@ fn write_merged(
     log.sync_all()
         .map_err(|e| Error::write_failed(&out_calls, &e))?;
 
-    let judgement = gate::judge(
-        &judging.criteria,
-        &judging.golden,
-        &judging.scorers,
-        repeats,
-        &samples,
+    let run_id = rundir::new_run_id();
+    let report = judging.judge(
+        &run_id,
+        manifest.identity.clone(),
+        manifest.repeats,
+        &mut samples,
     );
-    let run_id = run::new_run_id();
-    let report = Report::new(&run_id, manifest.identity.clone(), repeats, judgement);
-    report.write_json(&out.join(report::JSON_FILE_NAME))?;
+    report.write_json(&out.join(rundir::report::FILE_NAME))?;
     let mut merged = manifest.clone();
     merged.run_id = run_id;
     merged.started_at = shards
@@ -271,7 +284,7 @@ fn write_merged(
         .map(|s| s.manifest.started_at.clone())
         .min()
         .unwrap_or_default();
-    merged.finished_at = Some(run::now_rfc3339());
+    merged.finished_at = Some(rundir::now_rfc3339());
     merged.status = Status::Completed;
     merged.shard = None;
     merged.calls_total = samples.len();
@@ -279,5 +292,5 @@ fn write_merged(
     merged.verdict = Some(report.verdict_word().to_string());
     merged.merged_from = shards.iter().map(|s| s.manifest.run_id.clone()).collect();
     merged.write(out)?;
-    Ok((report, merged))
+    Ok(report)
 }

@@ -24,6 +24,7 @@ pub mod prompt;
 pub mod report;
 pub mod run;
 pub mod score;
+pub mod secrets;
 pub mod stats;
 pub mod template;
 

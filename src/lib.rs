@@ -25,6 +25,7 @@ pub mod report;
 pub mod run;
 pub mod rundir;
 pub mod score;
+pub mod secrets;
 pub mod shard;
 pub mod stats;
 pub mod template;

@@ -107,7 +107,7 @@ fn resume_base_url(
     let recorded = settings.base_url.clone().unwrap_or_default();
     match given {
         Some(given) => {
-            let shown = crate::backend::openai::redact_url(given.trim_end_matches('/'));
+            let shown = crate::secrets::redact_url(given.trim_end_matches('/'));
             if shown != recorded {
                 return Err(Error::input(
                     Location::file(manifest_path),

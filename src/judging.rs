@@ -213,6 +213,84 @@ impl Judging {
         Report::new(run_id, identity, repeats, judgement)
     }
 
+    /// Refuses a run directory whose report.json is not what its recorded calls judge to
+    /// by the same criteria: the verdict, each gate's value and the failing cases must
+    /// agree. Someone edited the report (or the manifest's verdict) to say otherwise.
+    pub fn check_recorded(
+        manifest: &Manifest,
+        recorded: &Report,
+        judged: &Report,
+        run_dir: &Path,
+    ) -> Result<()> {
+        if let Some(verdict) = &manifest.verdict
+            && verdict != judged.verdict_word()
+        {
+            return Err(Error::input(
+                Location::file(run_dir.join(crate::rundir::manifest::FILE_NAME)),
+                format!(
+                    "says verdict {verdict}, but the run's recorded calls judge {} by the same criteria: the run directory was altered after the run; it is not evidence",
+                    judged.verdict_word()
+                ),
+            ));
+        }
+        let gates = |r: &Report| -> Vec<(String, Option<String>, Option<String>, bool)> {
+            r.judgement
+                .gates
+                .iter()
+                .map(|g| {
+                    (
+                        g.metric.clone(),
+                        g.tag.clone(),
+                        g.value.map(|v| format!("{v:.9}")),
+                        g.passed,
+                    )
+                })
+                .collect()
+        };
+        let failing = |r: &Report| -> Vec<String> {
+            let mut ids: Vec<String> = r
+                .judgement
+                .failing_cases
+                .iter()
+                .map(|c| c.id.clone())
+                .collect();
+            ids.sort_unstable();
+            ids
+        };
+        if recorded.verdict_word() == judged.verdict_word()
+            && gates(recorded) == gates(judged)
+            && failing(recorded) == failing(judged)
+        {
+            return Ok(());
+        }
+        Err(Error::input(
+            Location::file(run_dir.join(crate::rundir::report::FILE_NAME)),
+            format!(
+                "says {}, but the run's recorded calls judge {} by the same criteria: the run directory was altered after the run; it is not evidence",
+                recorded.verdict_word(),
+                judged.verdict_word()
+            ),
+        ))
+    }
+
+    /// Judges a finished whole run again from its recorded calls, by these criteria: every
+    /// line checked (see `read_run`), every (case, repeat) required. `each` sees each record.
+    pub fn rejudge(
+        &self,
+        manifest: &Manifest,
+        run_dir: &Path,
+        identity: Identity,
+        each: impl FnMut(usize, CallRecord),
+    ) -> Result<Report> {
+        let (mut samples, _) = self.read_run(manifest, run_dir, ReadMode::Strict, each)?;
+        Judging::require_complete(
+            samples.len(),
+            self.golden.cases.len() * manifest.repeats as usize,
+            &run_dir.join(crate::rundir::calls::FILE_NAME),
+        )?;
+        Ok(self.judge(&manifest.run_id, identity, manifest.repeats, &mut samples))
+    }
+
     /// Refuses a run whose calls do not cover every (case, repeat) `expected` counts.
     pub fn require_complete(samples: usize, expected: usize, calls: &Path) -> Result<()> {
         if samples == expected {

@@ -19,7 +19,7 @@ use crate::report::view::RunView;
 use crate::report::{ReportFormat, ReportSpec, compare_html, github};
 use crate::run::{self, events::Sinks};
 use crate::rundir::calls::{self, ReadMode};
-use crate::rundir::{self, Manifest};
+use crate::rundir::{self, Manifest, Report};
 
 pub struct CompareRequest {
     pub baseline: PathBuf,
@@ -232,6 +232,7 @@ fn compare_side(
                 manifest.repeats,
                 &mut samples,
             );
+            Judging::check_recorded(&manifest, &Report::load(&path)?, &report, &path)?;
             Ok(Side {
                 run_dir: path.display().to_string(),
                 report,

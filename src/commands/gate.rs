@@ -12,8 +12,7 @@ use crate::judging::Judging;
 use crate::project::Project;
 use crate::report::view::RunView;
 use crate::report::{ReportSpec, terminal};
-use crate::rundir::calls::{self, ReadMode};
-use crate::rundir::{self, Manifest};
+use crate::rundir::{self, Manifest, Report};
 
 pub struct GateRequest {
     pub run_dir: PathBuf,
@@ -68,19 +67,16 @@ pub fn gate(request: &GateRequest) -> Result<Outcome> {
     }
     let keep_calls = !request.reports.is_empty() || crate::report::github::is_github_actions();
     let mut records = Vec::new();
-    let (mut samples, _) = judging.read_run(&manifest, run_dir, ReadMode::Strict, |_, r| {
+    let mut identity = identity.clone();
+    identity.criteria = judging.criteria_ref(&project);
+    let report = judging.rejudge(&manifest, run_dir, identity, |_, r| {
         if keep_calls {
             records.push(r);
         }
     })?;
-    Judging::require_complete(
-        samples.len(),
-        judging.golden.cases.len() * manifest.repeats as usize,
-        &run_dir.join(calls::FILE_NAME),
-    )?;
-    let mut identity = identity.clone();
-    identity.criteria = judging.criteria_ref(&project);
-    let report = judging.judge(&manifest.run_id, identity, manifest.repeats, &mut samples);
+    if judging.criteria.hash == manifest.identity.criteria.hash {
+        Judging::check_recorded(&manifest, &Report::load(run_dir)?, &report, run_dir)?;
+    }
     terminal::print_stdout(&terminal::summary(&report, &shown(run_dir, &cwd)));
     let passed = report.passed();
     publish(run_dir, "gate", &request.reports, Some(&report), || {

@@ -1,9 +1,13 @@
-//! `promptgate report RUN_DIR --format FMT`: a finished run rendered again.
+//! `promptgate report RUN_DIR --format FMT`: a finished run rendered again, after checking
+//! that its report.json is still what its recorded calls judge to.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use super::cwd;
 use crate::error::{Error, Result};
 use crate::exit::Outcome;
+use crate::judging::Judging;
+use crate::project::Project;
 use crate::report::ReportFormat;
 use crate::report::terminal::print_stdout;
 use crate::report::view::RunView;
@@ -17,14 +21,35 @@ pub struct ReportRequest {
 
 pub fn report(request: &ReportRequest) -> Result<Outcome> {
     let run_dir = &request.run_dir;
-    if run_dir.join(rundir::manifest::FILE_NAME).is_file() {
-        Manifest::load(run_dir)?.require_whole(run_dir, "report")?;
-    }
     let view = RunView::load(run_dir)?;
+    if run_dir.join(rundir::manifest::FILE_NAME).is_file() {
+        let manifest = Manifest::load(run_dir)?;
+        manifest.require_whole(run_dir, "report")?;
+        verify(&manifest, &view, run_dir)?;
+    }
     let text = request.format.render(&view);
     match &request.output {
         Some(path) => std::fs::write(path, text).map_err(|e| Error::write_failed(path, &e))?,
         None => print_stdout(&text),
     }
     Ok(Outcome::Passed)
+}
+
+/// Judges the run again when the criteria it names are unchanged, and refuses a report
+/// that says otherwise. When they changed or are gone, says the report is shown as recorded.
+fn verify(manifest: &Manifest, view: &RunView, run_dir: &Path) -> Result<()> {
+    let project = Project::discover(&cwd()?)?;
+    let criteria_path = project.resolve(Path::new(&manifest.identity.criteria.path));
+    let judging = match Judging::load(&criteria_path) {
+        Ok(judging) if judging.criteria.hash == manifest.identity.criteria.hash => judging,
+        _ => {
+            crate::interrupt::note(format_args!(
+                "promptgate: {} is not the criteria file the run was judged by (changed or gone): the report is shown as recorded, not re-judged",
+                criteria_path.display()
+            ));
+            return Ok(());
+        }
+    };
+    let judged = judging.rejudge(manifest, run_dir, manifest.identity.clone(), |_, _| {})?;
+    Judging::check_recorded(manifest, &view.report, &judged, run_dir)
 }

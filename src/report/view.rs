@@ -269,7 +269,7 @@ pub(crate) mod tests {
             model: "gpt-4o-mini".into(),
             response_hash: error
                 .is_none()
-                .then(|| format!("sha256:{:064x}", latency_ms)),
+                .then(|| crate::digest::sha256_id(output.as_bytes())),
             latency_ms,
             tokens_in: error.is_none().then_some(100 + latency_ms),
             tokens_out: error.is_none().then_some(20 + latency_ms / 10),

@@ -49,6 +49,29 @@ impl CallRecord {
         self.error.is_none() && self.scores.iter().all(|(_, s)| s.passed)
     }
 
+    /// An answered call records the sha256 of its output; a failed one records none. A
+    /// line whose output no longer matches its hash was edited after the call.
+    pub fn check_response_hash(&self) -> std::result::Result<(), String> {
+        match (&self.response_hash, &self.error) {
+            (Some(hash), None) if *hash == crate::digest::sha256_id(self.output.as_bytes()) => {
+                Ok(())
+            }
+            (Some(hash), None) => Err(format!(
+                "case {:?} repeat {}: the output does not match its response_hash {}: the line was altered after the call",
+                self.case_id, self.repeat, hash
+            )),
+            (None, Some(_)) => Ok(()),
+            (None, None) => Err(format!(
+                "case {:?} repeat {}: an answered call without a response_hash: the line was altered after the call",
+                self.case_id, self.repeat
+            )),
+            (Some(_), Some(_)) => Err(format!(
+                "case {:?} repeat {}: a failed call with a response_hash: the line was altered after the call",
+                self.case_id, self.repeat
+            )),
+        }
+    }
+
     pub fn score(&self, name: &str) -> Option<&Score> {
         self.scores.iter().find(|(n, _)| n == name).map(|(_, s)| s)
     }
@@ -229,6 +252,9 @@ impl CallReader {
         }
         let record = serde_json::from_slice::<CallRecord>(&self.line)
             .map_err(|e| Error::input(self.location(), format!("not a calls.jsonl line: {e}")))?;
+        record
+            .check_response_hash()
+            .map_err(|e| Error::input(self.location(), e))?;
         self.good_bytes += read as u64;
         Ok(Some((self.line_no, record)))
     }
@@ -247,7 +273,7 @@ mod tests {
             prompt_id: "p".into(),
             prompt_version: "sha256:00".into(),
             model: "m".into(),
-            response_hash: Some("sha256:11".into()),
+            response_hash: Some(crate::digest::sha256_id(b"out \"quoted\"\n")),
             latency_ms: 3,
             tokens_in: None,
             tokens_out: Some(2),
@@ -288,6 +314,31 @@ mod tests {
         assert_eq!(repaired, None);
         assert!(!written[0].passed());
         assert_eq!(written[0].reasons(), ["a: no"]);
+    }
+
+    #[test]
+    fn an_output_that_does_not_match_its_hash_is_an_error_naming_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer = CallWriter::open(dir.path()).unwrap();
+        writer.append(&record("a", 0)).unwrap();
+        let mut edited = record("b", 0);
+        edited.output = "forged".into();
+        writer.append(&edited).unwrap();
+        let mut unhashed = record("c", 0);
+        unhashed.response_hash = None;
+        writer.append(&unhashed).unwrap();
+        writer.flush().unwrap();
+        let (read, _) = read_all(dir.path(), ReadMode::Strict);
+        let err = read.unwrap_err().to_string();
+        assert!(
+            err.contains("calls.jsonl:2") && err.contains("altered"),
+            "{err}"
+        );
+        let mut failed = record("d", 0);
+        failed.response_hash = None;
+        failed.error = Some("timeout".into());
+        assert_eq!(failed.check_response_hash(), Ok(()));
+        assert!(unhashed.check_response_hash().is_err());
     }
 
     #[test]

@@ -24,3 +24,4 @@ mod robustness;
 mod run_dir;
 mod scorers;
 mod shards;
+mod tampering;

@@ -21,11 +21,16 @@ pub struct ReportRequest {
 
 pub fn report(request: &ReportRequest) -> Result<Outcome> {
     let run_dir = &request.run_dir;
-    let view = RunView::load(run_dir)?;
-    if run_dir.join(rundir::manifest::FILE_NAME).is_file() {
-        let manifest = Manifest::load(run_dir)?;
+    let manifest = match run_dir.join(rundir::manifest::FILE_NAME).is_file() {
+        true => Some(Manifest::load(run_dir)?),
+        false => None,
+    };
+    if let Some(manifest) = &manifest {
         manifest.require_whole(run_dir, "report")?;
-        verify(&manifest, &view, run_dir)?;
+    }
+    let view = RunView::load(run_dir)?;
+    if let Some(manifest) = &manifest {
+        verify(manifest, &view, run_dir)?;
     }
     let text = request.format.render(&view);
     match &request.output {

@@ -1,4 +1,5 @@
-//! Ctrl-C, once for the whole process. A handler registered per run would leave gaps (the
+//! Ctrl-C and SIGTERM (what CI cancellation and `docker stop` send), once for the whole
+//! process: both stop a run the same way (exit 130, manifest `interrupted`). A handler registered per run would leave gaps (the
 //! moments between the two runs of a compare, the statistics after them) in which a SIGINT
 //! is swallowed; one flag set for the process's life closes them.
 
@@ -14,17 +15,35 @@ fn notify() -> &'static Notify {
     NOTIFY.get_or_init(Notify::new)
 }
 
-/// Starts listening for Ctrl-C on `runtime`.
+fn request() {
+    REQUESTED.store(true, Ordering::SeqCst);
+    notify().notify_waiters();
+}
+
+/// Starts listening for Ctrl-C and SIGTERM on `runtime`.
 pub fn install(runtime: &tokio::runtime::Runtime) {
     runtime.spawn(async {
         while tokio::signal::ctrl_c().await.is_ok() {
-            REQUESTED.store(true, Ordering::SeqCst);
-            notify().notify_waiters();
+            request();
         }
     });
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        // Registered now, inside the runtime, so a SIGTERM from here on is never the
+        // default action (an abrupt exit 143 with the manifest left `running`).
+        let _guard = runtime.enter();
+        if let Ok(mut terminate) = signal(SignalKind::terminate()) {
+            runtime.spawn(async move {
+                while terminate.recv().await.is_some() {
+                    request();
+                }
+            });
+        }
+    }
 }
 
-/// Whether Ctrl-C was pressed since the process started.
+/// Whether Ctrl-C was pressed (or SIGTERM received) since the process started.
 pub fn requested() -> bool {
     REQUESTED.load(Ordering::SeqCst)
 }

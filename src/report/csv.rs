@@ -6,12 +6,29 @@
 //! not apply to the case or the call failed), then `latency_ms, tokens_in, tokens_out,
 //! cached, attempts, output`. Tags are `;`-separated, as in a CSV golden set. Booleans are
 //! `true`/`false`; scores are written in full precision, so reading the file back gives the
-//! same numbers. Values are written exactly as the model gave them (no `'` prefix against
-//! spreadsheet formulas), so the file round-trips.
+//! same numbers.
+//!
+//! Text that came from outside (case ids, tags, errors, reasons, model outputs) is
+//! untrusted: a cell starting with `=`, `+`, `-`, `@`, a tab or a carriage return would run
+//! as a formula when the file is opened in a spreadsheet (`=HYPERLINK(...)`), so, as OWASP
+//! recommends against CSV injection, such a cell is written with a `'` in front. Strip one
+//! leading `'` before such a character to get the exact text back.
 
 use std::io::Write;
 
 use super::view::RunView;
+
+/// The characters that make a spreadsheet read a cell as a formula.
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// An untrusted text cell, defused against formula injection.
+fn text(value: &str) -> String {
+    if value.starts_with(FORMULA_STARTS) {
+        format!("'{value}")
+    } else {
+        value.to_string()
+    }
+}
 
 /// Writes the CSV to `out`.
 pub fn write(view: &RunView, out: impl Write) -> std::io::Result<()> {
@@ -43,15 +60,15 @@ pub fn write(view: &RunView, out: impl Write) -> std::io::Result<()> {
     let mut row: Vec<String> = Vec::with_capacity(header.len());
     for call in &view.calls {
         row.clear();
-        row.push(call.case_id.clone());
+        row.push(text(&call.case_id));
         row.push(call.repeat.to_string());
-        row.push(view.tags(&call.case_id).join(";"));
+        row.push(text(&view.tags(&call.case_id).join(";")));
         row.push(call.passed().to_string());
-        row.push(call.error.clone().unwrap_or_default());
+        row.push(text(call.error.as_deref().unwrap_or_default()));
         row.push(if call.passed() {
             String::new()
         } else {
-            call.reasons().join("; ")
+            text(&call.reasons().join("; "))
         });
         for name in &names {
             match call.score(name) {
@@ -70,7 +87,7 @@ pub fn write(view: &RunView, out: impl Write) -> std::io::Result<()> {
         row.push(optional(call.tokens_out));
         row.push(call.cached.to_string());
         row.push(call.attempts.to_string());
-        row.push(call.output.clone());
+        row.push(text(&call.output));
         writer.write_record(&row)?;
     }
     writer.flush()
@@ -91,6 +108,39 @@ mod tests {
     #[test]
     fn snapshot() {
         insta::assert_snapshot!("csv", render(&fixture()));
+    }
+
+    #[test]
+    fn cells_that_would_run_as_formulas_are_defused() {
+        let mut view = fixture();
+        for (call, output) in view.calls.iter_mut().zip([
+            "plain = fine",
+            "=HYPERLINK(\"http://evil.example/\",\"x\")",
+            "+1",
+            "-2+3",
+            "@SUM(A1)",
+            "\tcmd",
+            "\rcmd",
+        ]) {
+            call.output = output.into();
+        }
+        let text = render(&view);
+        let mut reader = ::csv::Reader::from_reader(text.as_bytes());
+        let output = reader.headers().unwrap().iter().position(|h| h == "output");
+        let outputs: Vec<String> = reader
+            .records()
+            .map(|r| r.unwrap()[output.unwrap()].to_string())
+            .collect();
+        for (written, call) in outputs.iter().zip(&view.calls) {
+            if call.output.starts_with(FORMULA_STARTS) {
+                assert_eq!(*written, format!("'{}", call.output));
+            } else {
+                assert_eq!(*written, call.output);
+            }
+        }
+        assert_eq!(outputs[0], "plain = fine");
+        assert_eq!(outputs[1], "'=HYPERLINK(\"http://evil.example/\",\"x\")");
+        assert!(!text.contains(",=HYPERLINK") && !text.contains("\n=HYPERLINK"));
     }
 
     #[test]

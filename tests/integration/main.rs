@@ -16,6 +16,7 @@ mod github;
 mod golden;
 mod governance;
 mod hash;
+mod hostile;
 mod inputs;
 mod litellm;
 mod openai_backend;

@@ -59,6 +59,16 @@ fn runs_started_at_the_same_moment_get_distinct_run_directories() {
 
 #[test]
 fn ctrl_c_stops_the_run_with_exit_130_and_keeps_finished_calls() {
+    stops_on("-INT");
+}
+
+/// SIGTERM is what CI cancellation and `docker stop` send: the same as Ctrl-C.
+#[test]
+fn sigterm_stops_the_run_like_ctrl_c() {
+    stops_on("-TERM");
+}
+
+fn stops_on(signal: &str) {
     let golden: String = (1..=6)
         .map(|i| {
             format!("{{\"id\": \"c{i}\", \"vars\": {{\"question\": \"hello {i}\"}}, \"expected\": \"hello\"}}\n")
@@ -89,7 +99,7 @@ fn ctrl_c_stops_the_run_with_exit_130_and_keeps_finished_calls() {
         sleep(Duration::from_millis(20));
     }
     let killed = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([signal, &child.id().to_string()])
         .status()
         .expect("run kill");
     assert!(killed.success());
@@ -121,7 +131,6 @@ fn ctrl_c_stops_the_run_with_exit_130_and_keeps_finished_calls() {
 }
 
 #[test]
-
 fn a_huge_concurrency_does_not_crash() {
     let test = Test::project();
     for huge in [usize::MAX.to_string(), 10u64.pow(18).to_string()] {

@@ -104,7 +104,9 @@ pub fn compare(request: &CompareRequest) -> Result<Outcome> {
     write_reports(&request.reports, &comparison, &candidate_dir)?;
     print_stdout(&crate::report::compare::terminal(&comparison));
     if github::is_github_actions() {
-        let mut lines = github::compare_annotations(&comparison).join("\n");
+        let root = crate::project::Project::discover(&cwd)?.root;
+        let mut lines =
+            github::compare_annotations(&comparison, &github::workspace_prefix(&root)).join("\n");
         lines.push('\n');
         print_stdout(&lines);
         github::append_summary(&github::trim_markdown(

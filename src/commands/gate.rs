@@ -79,10 +79,16 @@ pub fn gate(request: &GateRequest) -> Result<Outcome> {
     }
     terminal::print_stdout(&terminal::summary(&report, &shown(run_dir, &cwd)));
     let passed = report.passed();
-    publish(run_dir, "gate", &request.reports, Some(&report), || {
-        let mut view = RunView::new(report.clone(), records);
-        view.set_golden(&judging.golden);
-        Ok(view)
-    })?;
+    publish(
+        run_dir,
+        "gate",
+        &request.reports,
+        Some((&report, &project.root)),
+        || {
+            let mut view = RunView::new(report.clone(), records);
+            view.set_golden(&judging.golden);
+            Ok(view)
+        },
+    )?;
     Ok(Outcome::from_held(passed))
 }

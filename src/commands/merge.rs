@@ -25,15 +25,13 @@ pub struct MergeRequest {
 pub fn merge(request: &MergeRequest) -> Result<Outcome> {
     let cwd = cwd()?;
     check_report_folders(&request.reports, Some(&request.out))?;
-    let report = merge_into(&cwd, &request.shards, &request.out)?;
+    let project = Project::discover(&cwd)?;
+    let report = merge_into(&project, &request.shards, &request.out)?;
     terminal::print_stdout(&terminal::summary(&report, &shown(&request.out, &cwd)));
-    publish(
-        &request.out,
-        "report",
-        &request.reports,
-        Some(&report),
-        || RunView::load(&request.out),
-    )?;
+    let annotate = Some((&report, project.root.as_path()));
+    publish(&request.out, "report", &request.reports, annotate, || {
+        RunView::load(&request.out)
+    })?;
     Ok(Outcome::from_held(report.passed()))
 }
 
@@ -177,11 +175,10 @@ fn read_samples(shards: &[ShardRun], judging: &Judging) -> Result<Vec<Sample>> {
 }
 
 /// Combines the shard directories into a new run directory `out` and judges it.
-fn merge_into(cwd: &Path, dirs: &[PathBuf], out: &Path) -> Result<Report> {
+fn merge_into(project: &Project, dirs: &[PathBuf], out: &Path) -> Result<Report> {
     let mut shards: Vec<ShardRun> = dirs.iter().map(|d| read_shard(d)).collect::<Result<_>>()?;
     check_one_run(&mut shards)?;
     let manifest = &shards[0].manifest;
-    let project = Project::discover(cwd)?;
     let criteria_path = project.resolve(Path::new(&manifest.identity.criteria.path));
     let judging = Judging::load(&criteria_path)?;
     if judging.criteria.hash != manifest.identity.criteria.hash {

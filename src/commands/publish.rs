@@ -38,16 +38,17 @@ pub fn target(spec: &ReportSpec, run_dir: &Path, stem: &str) -> PathBuf {
 
 /// Writes the requested reports of a judged run and, inside GitHub Actions, appends the
 /// Markdown report to the job summary. `annotate` prints the annotations of a run judged
-/// outside the runner (gate, merge); the runner's own sink prints them for `run`.
+/// outside the runner (gate, merge), with the project's root; the runner's own sink
+/// prints them for `run`.
 pub fn publish(
     run_dir: &Path,
     stem: &str,
     specs: &[ReportSpec],
-    annotate: Option<&Report>,
+    annotate: Option<(&Report, &Path)>,
     view: impl FnOnce() -> Result<RunView>,
 ) -> Result<()> {
-    if let Some(report) = annotate {
-        github::Annotations::new().event(&RunEvent::Finished {
+    if let Some((report, project_root)) = annotate {
+        github::Annotations::new(project_root).event(&RunEvent::Finished {
             status: Status::Completed,
             report: Some(report),
         })?;

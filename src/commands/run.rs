@@ -63,7 +63,7 @@ pub fn run(request: &RunRequest) -> Result<Outcome> {
     let runtime = runtime()?;
     let mut display = LiveDisplay::new(plan.show_progress);
     let mut summary = terminal::Summary::new(&cwd);
-    let mut annotations = github::Annotations::new();
+    let mut annotations = github::Annotations::new(&plan.project.root);
     let mut sinks = Sinks(vec![&mut display, &mut summary, &mut annotations]);
     let outcome = runtime.block_on(run::execute(plan.clone(), resume, &mut sinks))?;
     let Some(report) = &outcome.report else {

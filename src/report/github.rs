@@ -4,7 +4,7 @@
 //! model output can never start a command of its own.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::terminal::{gate_label, threshold};
 use crate::error::Result;
@@ -33,10 +33,25 @@ fn escape_property(text: &str) -> String {
     escape_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
-fn error(file: &str, line: usize, title: &str, message: &str) -> String {
+/// Where the project root lies inside the checkout (`GITHUB_WORKSPACE`), which is what
+/// annotation paths are relative to: empty when the project is the checkout's root (or
+/// outside it), `services/triage` for a project in that subfolder.
+pub fn workspace_prefix(project_root: &Path) -> PathBuf {
+    let Some(workspace) = std::env::var_os("GITHUB_WORKSPACE").filter(|w| !w.is_empty()) else {
+        return PathBuf::new();
+    };
+    let canonical = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    canonical(project_root)
+        .strip_prefix(canonical(Path::new(&workspace)))
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+fn error(prefix: &Path, file: &str, line: usize, title: &str, message: &str) -> String {
+    let file = prefix.join(file);
     format!(
         "::error file={},line={line},title={}::{}",
-        escape_property(file),
+        escape_property(&file.to_string_lossy()),
         escape_property(title),
         escape_data(message)
     )
@@ -45,7 +60,7 @@ fn error(file: &str, line: usize, title: &str, message: &str) -> String {
 /// The annotation lines for a run: failed gates first (at their `[[gates]]` line), then
 /// failing cases with must-pass ones first (at their golden line); at most ten, then one
 /// line with the count of what was left out.
-pub fn annotations(report: &Report) -> Vec<String> {
+pub fn annotations(report: &Report, prefix: &Path) -> Vec<String> {
     let id = &report.identity;
     let j = &report.judgement;
     let mut all = Vec::new();
@@ -54,6 +69,7 @@ pub fn annotations(report: &Report) -> Vec<String> {
             .value
             .map_or("not measured".to_string(), |v| format!("{v:.3}"));
         all.push(error(
+            prefix,
             &id.criteria.path,
             gate.line,
             "promptgate: gate failed",
@@ -73,6 +89,7 @@ pub fn annotations(report: &Report) -> Vec<String> {
             format!("promptgate: case {} failed", case.id)
         };
         all.push(error(
+            prefix,
             &id.golden.path,
             case.line,
             &title,
@@ -92,7 +109,7 @@ pub fn annotations(report: &Report) -> Vec<String> {
 
 /// The annotation lines for a comparison: each reason it failed, then the regressions
 /// (must-pass first) at their golden line; at most ten, then a count line.
-pub fn compare_annotations(c: &crate::compare::Comparison) -> Vec<String> {
+pub fn compare_annotations(c: &crate::compare::Comparison, prefix: &Path) -> Vec<String> {
     let mut all: Vec<String> = c
         .reasons
         .iter()
@@ -111,6 +128,7 @@ pub fn compare_annotations(c: &crate::compare::Comparison) -> Vec<String> {
             format!("promptgate: case {} regressed", flip.id)
         };
         all.push(error(
+            prefix,
             &c.golden.path,
             flip.line,
             &title,
@@ -132,19 +150,16 @@ pub fn compare_annotations(c: &crate::compare::Comparison) -> Vec<String> {
 /// Actions only.
 pub struct Annotations {
     enabled: bool,
+    prefix: PathBuf,
 }
 
 impl Annotations {
-    pub fn new() -> Annotations {
+    /// Annotations of a run of the project at `project_root`.
+    pub fn new(project_root: &Path) -> Annotations {
         Annotations {
             enabled: is_github_actions(),
+            prefix: workspace_prefix(project_root),
         }
-    }
-}
-
-impl Default for Annotations {
-    fn default() -> Self {
-        Annotations::new()
     }
 }
 
@@ -158,7 +173,7 @@ impl RunSink for Annotations {
             },
         ) = (self.enabled, event)
         {
-            let mut lines = annotations(report).join("\n");
+            let mut lines = annotations(report, &self.prefix).join("\n");
             lines.push('\n');
             crate::report::terminal::print_stdout(&lines);
         }
@@ -211,6 +226,7 @@ mod tests {
     #[test]
     fn hostile_text_cannot_break_out_of_a_command() {
         let line = error(
+            Path::new(""),
             "golden/a,b:c.jsonl",
             3,
             "case x",

@@ -105,3 +105,55 @@ fn a_failing_comparison_annotates_its_reasons_and_regressions() {
         "{md}"
     );
 }
+
+/// A project in a subfolder of the checkout: GitHub resolves annotation paths against
+/// GITHUB_WORKSPACE, so they carry the subfolder.
+#[test]
+fn annotations_in_a_subfolder_project_point_into_the_subfolder() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut test = Test::new();
+    for entry in ["prompts", "golden", "criteria", "promptgate.toml"] {
+        let to = test.path().join("services/triage").join(entry);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        let copied = std::process::Command::new("cp")
+            .args([
+                "-R",
+                root.join(entry).to_str().unwrap(),
+                to.to_str().unwrap(),
+            ])
+            .status()
+            .unwrap();
+        assert!(copied.success());
+    }
+    test = test.current_dir("services/triage");
+    let workspace = test.path().to_str().unwrap().to_string();
+    let out = test.run_env(
+        &[
+            "run",
+            "--prompt",
+            "prompts/support-v2.toml",
+            "--criteria",
+            "criteria/support.toml",
+        ],
+        &[("GITHUB_ACTIONS", "true"), ("GITHUB_WORKSPACE", &workspace)],
+    );
+    out.code(1);
+    let errors: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("::error "))
+        .collect();
+    assert!(!errors.is_empty(), "{}", out.stdout);
+    assert!(
+        errors[0].starts_with("::error file=services/triage/criteria/support.toml,line="),
+        "{}",
+        errors[0]
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.starts_with("::error file=services/triage/golden/support.jsonl,line=")),
+        "{}",
+        out.stdout
+    );
+}

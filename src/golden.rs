@@ -166,6 +166,28 @@ impl<'a> Builder<'a> {
                 format!("case id {:?} has leading or trailing spaces", case.id),
             ));
         }
+        // An id is printed in terminals, CI logs and file names: a newline or an escape in
+        // one could forge a log line (`::error ...`) or rewrite the screen.
+        if case.id.chars().any(char::is_control) {
+            return Err(Error::input(
+                Location::line(self.path, case.line),
+                format!(
+                    "case id {:?} contains a control character (newline, tab, escape, ...): use letters, digits and punctuation",
+                    case.id
+                ),
+            ));
+        }
+        for tag in &case.tags {
+            if tag.chars().any(char::is_control) {
+                return Err(Error::input(
+                    Location::line(self.path, case.line),
+                    format!(
+                        "case {:?}: tag {tag:?} contains a control character: use letters, digits and punctuation",
+                        case.id
+                    ),
+                ));
+            }
+        }
         if let Some(first) = self.first_line.get(&case.id) {
             return Err(Error::input(
                 Location::line(self.path, case.line),
@@ -476,6 +498,14 @@ mod tests {
                 "g.jsonl:1: invalid case: unknown field `color`",
             ),
             (b"{\"id\":\"\"}\n", "g.jsonl:1: case id is empty"),
+            (
+                b"{\"id\":\"a\\n::error::x\"}\n",
+                "g.jsonl:1: case id \"a\\n::error::x\" contains a control character",
+            ),
+            (
+                b"{\"id\":\"a\\u001b[31m\"}\n",
+                "contains a control character",
+            ),
             (
                 b"{\"id\":\"a\"}\n{\"id\":\"b\xff\"}\n",
                 "g.jsonl:2: not valid UTF-8",

@@ -165,9 +165,14 @@ fn flips(out: &mut String, title: &str, list: &[Flip], golden: &str) {
             format!("  [{}]", f.tags.join(", "))
         };
         let must = if f.must_pass { "  MUST PASS" } else { "" };
-        let _ = writeln!(out, "  {}  {golden}:{}{tags}{must}", f.id, f.line);
+        let _ = writeln!(
+            out,
+            "  {}  {golden}:{}{tags}{must}",
+            super::format::inline(&f.id),
+            f.line
+        );
         for reason in &f.reasons {
-            let _ = writeln!(out, "      {reason}");
+            let _ = writeln!(out, "      {}", super::format::inline(reason));
         }
     }
     if list.len() > MAX_FLIPS_SHOWN {

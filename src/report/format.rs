@@ -105,9 +105,29 @@ pub fn printable(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Untrusted text (a case id, a reason quoting a model output) on one terminal line:
+/// [`printable`], with line breaks and tabs shown as `\n` and `\t`, so it can neither
+/// move the cursor nor start a line of its own (a CI log parses `::error` at a line's start).
+pub fn inline(text: &str) -> Cow<'_, str> {
+    let text = printable(text);
+    if !text.contains(['\n', '\t']) {
+        return text;
+    }
+    Cow::Owned(text.replace('\n', "\\n").replace('\t', "\\t"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn inline_text_stays_on_its_line_without_escapes() {
+        assert_eq!(
+            inline("a\n::error::x\u{1b}[2J\tb"),
+            "a\\n::error::x\u{FFFD}[2J\\tb"
+        );
+        assert!(matches!(inline("plain"), Cow::Borrowed(_)));
+    }
 
     #[test]
     fn printable_reveals_bidi_controls_and_keeps_rtl_text() {

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
-use super::format::number;
+use super::format::{inline, number};
 use crate::digest::short;
 use crate::error::Result;
 use crate::gate::GateResult;
@@ -152,7 +152,7 @@ pub fn summary(report: &Report, run_dir: &str) -> String {
             out,
             "  {}  {:<label_width$}  {:>9}",
             if must.passed { "PASS" } else { "FAIL" },
-            format!("must_pass {}", must.id),
+            format!("must_pass {}", inline(&must.id)),
             if must.passed { "passed" } else { "failed" }
         );
     }
@@ -191,16 +191,18 @@ pub fn summary(report: &Report, run_dir: &str) -> String {
             let tags = if case.tags.is_empty() {
                 String::new()
             } else {
-                format!("  [{}]", case.tags.join(", "))
+                format!("  [{}]", inline(&case.tags.join(", ")))
             };
             let must = if case.must_pass { "  MUST PASS" } else { "" };
             let _ = writeln!(
                 out,
                 "  {}{repeat}  {}:{}{tags}{must}",
-                case.id, id.golden.path, case.line
+                inline(&case.id),
+                id.golden.path,
+                case.line
             );
             for reason in &case.reasons {
-                let _ = writeln!(out, "      {reason}");
+                let _ = writeln!(out, "      {}", inline(reason));
             }
         }
     }

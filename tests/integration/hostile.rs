@@ -1,7 +1,9 @@
 //! What a hostile trial tried: inputs and outputs crafted to reach a spreadsheet, a
 //! terminal, a CI log or the file system. Each is refused (exit 2) or defused.
 
-use crate::support::{CRITERIA_BODY, CRITERIA_PATH, GOLDEN_PATH, PROMPT, PROMPT_PATH, RUN, Test};
+use crate::support::{
+    CRITERIA_BODY, CRITERIA_PATH, GOLDEN_PATH, PROMPT, PROMPT_PATH, RUN, Test, criteria_text,
+};
 
 /// The standard project with one golden case whose question (echoed by the mock, which
 /// must contain `x` to pass) is `question`.
@@ -30,4 +32,40 @@ fn a_model_output_cannot_become_a_spreadsheet_formula() {
         .unwrap();
     let row = reader.records().next().unwrap().unwrap();
     assert_eq!(&row[column], format!("'{formula}"));
+}
+
+#[test]
+fn case_ids_with_control_characters_are_refused() {
+    for id in ["a\n::error::forged", "a\u{1b}[2Jb", "tab\there"] {
+        let case = serde_json::json!({"id": id, "vars": {"question": "x"}, "expected": "x"});
+        let hash = format!("sha256:{}", "0".repeat(64));
+        let t = Test::new()
+            .file(PROMPT_PATH, PROMPT)
+            .file(GOLDEN_PATH, format!("{case}\n"))
+            .file(
+                CRITERIA_PATH,
+                criteria_text("../golden/g.jsonl", &hash, CRITERIA_BODY),
+            );
+        t.run_with(&RUN)
+            .input_error(&["g.jsonl:1:", "control character"]);
+    }
+}
+
+/// A failing output quoted in a reason reaches the terminal as one line, without escapes.
+#[test]
+fn untrusted_text_never_reaches_the_terminal_raw() {
+    let criteria = "\n[[scorers]]\nname = \"exact\"\ntype = \"exact\"\n\n[[gates]]\nmetric = \"pass_rate\"\nmin = 1.0\n";
+    let case = serde_json::json!({"id": "q-001", "vars": {"question": "ok\n::error file=x::forged\u{1b}[31m"}, "expected": "something else"});
+    let t = Test::new()
+        .file(PROMPT_PATH, PROMPT)
+        .file(GOLDEN_PATH, format!("{case}\n"))
+        .criteria(CRITERIA_PATH, "../golden/g.jsonl", criteria);
+    let out = t.run_with(&RUN);
+    out.code(1);
+    assert!(!out.stdout.contains('\u{1b}'), "{}", out.stdout);
+    assert!(
+        !out.stdout.lines().any(|l| l.starts_with("::error")),
+        "{}",
+        out.stdout
+    );
 }

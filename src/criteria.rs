@@ -175,7 +175,7 @@ pub struct Criteria {
 
 impl Criteria {
     pub fn load(path: &Path) -> Result<Criteria> {
-        let bytes = std::fs::read(path).map_err(|e| Error::unreadable(path, &e))?;
+        let bytes = error::read_bytes(path)?;
         let hash = digest::sha256_id(&bytes);
         let text = error::text_from_bytes(path, bytes)?;
         Self::parse(path, &text, hash)

@@ -96,9 +96,40 @@ impl Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Reads a user-supplied text file, refusing bytes that are not UTF-8 with the line they sit on.
+/// The longest single line promptgate reads from an input file (a golden case, a
+/// calls.jsonl line): beyond it the file is not what it claims to be.
+pub const MAX_LINE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Opens an input file, refusing anything but a regular file: a FIFO would hang the read
+/// and a device such as /dev/zero would fill memory.
+pub fn open_regular(path: &Path) -> Result<std::fs::File> {
+    let metadata = std::fs::metadata(path).map_err(|e| Error::unreadable(path, &e))?;
+    if !metadata.is_file() {
+        let kind = if metadata.is_dir() {
+            "a directory"
+        } else {
+            "not a regular file (a FIFO, socket or device)"
+        };
+        return Err(Error::input(
+            Location::file(path),
+            format!("is {kind}: give the path of a regular file"),
+        ));
+    }
+    std::fs::File::open(path).map_err(|e| Error::unreadable(path, &e))
+}
+
+/// The bytes of a regular input file.
+pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    open_regular(path)?
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::unreadable(path, &e))?;
+    Ok(bytes)
+}
+
 pub fn read_text(path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path).map_err(|e| Error::unreadable(path, &e))?;
-    text_from_bytes(path, bytes)
+    text_from_bytes(path, read_bytes(path)?)
 }
 
 pub fn text_from_bytes(path: &Path, bytes: Vec<u8>) -> Result<String> {

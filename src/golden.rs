@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -99,7 +99,7 @@ struct JsonCase {
 impl GoldenSet {
     /// Loads `.jsonl` / `.json` lines or `.csv` by extension.
     pub fn load(path: &Path) -> Result<GoldenSet> {
-        let file = File::open(path).map_err(|e| Error::unreadable(path, &e))?;
+        let file = crate::error::open_regular(path)?;
         let is_csv = path
             .extension()
             .is_some_and(|ext| ext.eq_ignore_ascii_case("csv"));
@@ -241,7 +241,8 @@ fn read_jsonl(path: &Path, file: File, builder: &mut Builder<'_>) -> Result<()> 
     let mut line_no = 0;
     loop {
         bytes.clear();
-        let read = reader
+        let read = (&mut reader)
+            .take(crate::error::MAX_LINE_BYTES + 1)
             .read_until(b'\n', &mut bytes)
             .map_err(|e| Error::unreadable(path, &e))?;
         if read == 0 {
@@ -249,6 +250,15 @@ fn read_jsonl(path: &Path, file: File, builder: &mut Builder<'_>) -> Result<()> 
         }
         line_no += 1;
         let at = || Location::line(path, line_no);
+        if read as u64 > crate::error::MAX_LINE_BYTES {
+            return Err(Error::input(
+                at(),
+                format!(
+                    "the line is longer than {} MiB: one case per line, each of a sensible size",
+                    crate::error::MAX_LINE_BYTES / (1024 * 1024)
+                ),
+            ));
+        }
         let mut content: &[u8] = &bytes;
         if line_no == 1 {
             content = content.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(content);

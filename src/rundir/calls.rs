@@ -4,7 +4,7 @@
 
 use std::fmt;
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde::de::{MapAccess, Visitor};
@@ -187,10 +187,12 @@ pub struct CallReader {
 impl CallReader {
     pub fn open(run_dir: &Path, mode: ReadMode) -> Result<CallReader> {
         let path = run_dir.join(FILE_NAME);
-        let reader = match File::open(&path) {
-            Ok(file) => Some(BufReader::with_capacity(256 * 1024, file)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(Error::unreadable(&path, &e)),
+        let reader = match path.try_exists() {
+            Ok(false) => None,
+            _ => Some(BufReader::with_capacity(
+                256 * 1024,
+                crate::error::open_regular(&path)?,
+            )),
         };
         Ok(CallReader {
             path,
@@ -224,12 +226,22 @@ impl CallReader {
         };
         self.line.clear();
         let read = reader
+            .take(crate::error::MAX_LINE_BYTES + 1)
             .read_until(b'\n', &mut self.line)
             .map_err(|e| Error::unreadable(&self.path, &e))?;
         if read == 0 {
             return Ok(None);
         }
         self.line_no += 1;
+        if read as u64 > crate::error::MAX_LINE_BYTES {
+            return Err(Error::input(
+                self.location(),
+                format!(
+                    "the line is longer than {} MiB: not a line promptgate wrote",
+                    crate::error::MAX_LINE_BYTES / (1024 * 1024)
+                ),
+            ));
+        }
         if !self.line.ends_with(b"\n") {
             // The last line of a killed run. (A whole line that does not parse was written
             // by someone else: an error below, never "repaired".)

@@ -69,3 +69,50 @@ fn untrusted_text_never_reaches_the_terminal_raw() {
         out.stdout
     );
 }
+
+#[test]
+fn a_device_or_fifo_is_refused_not_read() {
+    let t = Test::project();
+    let hash = t.golden_hash(GOLDEN_PATH);
+    t.write(
+        "criteria/zero.toml",
+        criteria_text("/dev/zero", &hash, CRITERIA_BODY),
+    );
+    t.run_with(&[
+        "run",
+        "--prompt",
+        PROMPT_PATH,
+        "--criteria",
+        "criteria/zero.toml",
+    ])
+    .input_error(&["/dev/zero", "not a regular file"]);
+
+    let fifo = t.path().join("prompts/fifo.toml");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    t.run_with(&[
+        "run",
+        "--prompt",
+        "prompts/fifo.toml",
+        "--criteria",
+        CRITERIA_PATH,
+    ])
+    .input_error(&["fifo.toml", "not a regular file"]);
+    t.run_with(&["hash", "prompts"])
+        .input_error(&["prompts", "a directory"]);
+}
+
+#[test]
+fn an_overlong_golden_line_is_refused() {
+    let t = Test::project();
+    let long = format!(
+        "{{\"id\": \"big\", \"vars\": {{\"question\": \"{}\"}}}}\n",
+        "x".repeat(65 * 1024 * 1024)
+    );
+    t.write("golden/big.jsonl", long);
+    t.run_with(&["golden", "golden/big.jsonl"])
+        .input_error(&["big.jsonl:1:", "longer than 64 MiB"]);
+}

@@ -269,7 +269,7 @@ pub struct GateArgs {
     pub criteria: Option<PathBuf>,
 
     /// Write a report of this judgement: md, json, junit, csv or html, to PATH or (without
-    /// =PATH) to <run dir>/gate.<ext>. Repeatable.
+    /// =PATH) to <run dir>/gate.<ext>. Repeatable; `--report md,html` writes several.
     #[arg(long, value_name = "FMT[=PATH]")]
     pub report: Vec<String>,
 }
@@ -285,7 +285,7 @@ pub struct MergeArgs {
     pub out: PathBuf,
 
     /// Also write a report: md, json, junit, csv or html, to PATH or (without =PATH) to
-    /// <out>/report.<ext>. Repeatable.
+    /// <out>/report.<ext>. Repeatable; `--report md,html` writes several.
     #[arg(long, value_name = "FMT[=PATH]")]
     pub report: Vec<String>,
 }
@@ -362,7 +362,7 @@ pub struct RunArgs {
     pub shard: Option<String>,
 
     /// Also write a report: md, json, junit, csv or html, to PATH or (without =PATH) to
-    /// <run dir>/report.<ext>. Repeatable.
+    /// <run dir>/report.<ext>. Repeatable; `--report md,html,junit` writes several.
     #[arg(long, value_name = "FMT[=PATH]")]
     pub report: Vec<String>,
 
@@ -462,7 +462,7 @@ pub struct CompareArgs {
 
     /// Write a report, to PATH or (without =PATH) into the candidate's run directory: md,
     /// json or html describe the comparison (comparison.<ext>); junit or csv list the
-    /// candidate run's cases (report.<ext>). Repeatable.
+    /// candidate run's cases (report.<ext>). Repeatable; `--report md,html` writes several.
     #[arg(long, value_name = "FMT[=PATH]")]
     pub report: Vec<String>,
 
@@ -608,9 +608,15 @@ impl Cli {
     }
 }
 
+/// `--report` values: `FMT[=PATH]`, or a comma list of formats (`md,html,junit`), each to
+/// its default file.
 fn report_specs(specs: Vec<String>) -> Result<Vec<ReportSpec>> {
     specs
         .iter()
+        .flat_map(|spec| match spec.contains('=') {
+            true => vec![spec.as_str()],
+            false => spec.split(',').map(str::trim).collect(),
+        })
         .map(|spec| spec.parse().map_err(Error::usage))
         .collect()
 }

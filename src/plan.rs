@@ -133,6 +133,14 @@ impl RunPlan {
             (None, Some(out)) => project.resolve(out),
             (None, None) => project.root.join(DEFAULT_OUT),
         };
+        // Found now, not as "File exists" after the run directory cannot be made.
+        if let Some(taken) = out_dir.ancestors().find(|p| p.exists() && !p.is_dir()) {
+            return Err(Error::usage(format!(
+                "--out {}: {} is a file, not a folder; runs go into a folder",
+                out_dir.display(),
+                taken.display()
+            )));
+        }
 
         let prompt = Prompt::load(prompt_path)?;
         let judging = Judging::load(criteria_path)?;

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::backend::BackendKind;
-use crate::error::{self, Error, Result};
+use crate::error::{self, Error, Location, Result};
 
 pub const FILE_NAME: &str = "promptgate.toml";
 
@@ -65,6 +65,12 @@ impl Project {
         let start = std::path::absolute(start).unwrap_or_else(|_| start.to_path_buf());
         for dir in start.ancestors() {
             let candidate = dir.join(FILE_NAME);
+            if candidate.exists() && !candidate.is_file() {
+                return Err(Error::input(
+                    Location::file(&candidate),
+                    "is not a regular file: the project settings file must be a TOML file (remove or rename this one)",
+                ));
+            }
             if candidate.is_file() {
                 let text = error::read_text(&candidate)?;
                 let config: ProjectFile =

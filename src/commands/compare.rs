@@ -141,6 +141,11 @@ fn write_reports(specs: &[ReportSpec], comparison: &Comparison, candidate: &Path
         };
         let path = target(spec, candidate, stem);
         std::fs::write(&path, text).map_err(|e| Error::write_failed(&path, &e))?;
+        print_stdout(&format!(
+            "{} report: {}\n",
+            spec.format.name(),
+            path.display()
+        ));
     }
     Ok(())
 }

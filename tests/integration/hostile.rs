@@ -116,3 +116,42 @@ fn an_overlong_golden_line_is_refused() {
     t.run_with(&["golden", "golden/big.jsonl"])
         .input_error(&["big.jsonl:1:", "longer than 64 MiB"]);
 }
+
+/// Each of these used to surface late (after every call) or not at all.
+#[test]
+fn bad_output_paths_are_refused_before_any_call() {
+    let t = Test::project().dir("reports");
+    fn with<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+        [&RUN[..], extra].concat()
+    }
+    t.run_with(&with(&["--report", "md=r.md", "--report", "html=r.md"]))
+        .input_error(&["r.md", "same file"]);
+    t.run_with(&with(&["--report", "md", "--report", "md"]))
+        .input_error(&["md is given twice"]);
+    t.run_with(&with(&["--report", "md=reports"]))
+        .input_error(&["reports", "a folder"]);
+    t.write("taken", "a file");
+    t.run_with(&with(&["--out", "taken/runs"]))
+        .input_error(&["taken", "is a file"]);
+    t.assert_no_calls(".promptgate/runs");
+
+    let odd = Test::project().dir("promptgate.toml");
+    odd.run_with(&RUN)
+        .input_error(&["promptgate.toml", "not a regular file"]);
+}
+
+#[test]
+fn a_comma_list_of_formats_writes_each_and_says_where() {
+    let t = Test::project();
+    let out = t.run_with(&[&RUN[..], &["--report", "md,html,junit"]].concat());
+    out.code(0);
+    let dir = out.run_dir().path;
+    for (name, file) in [
+        ("md", "report.md"),
+        ("html", "report.html"),
+        ("junit", "report.xml"),
+    ] {
+        assert!(dir.join(file).is_file(), "{file}");
+        out.stdout_has(&format!("{name} report: "));
+    }
+}

@@ -12,9 +12,12 @@ use crate::support::{
 
 #[test]
 fn an_out_folder_that_cannot_be_created_is_exit_3() {
-    let test = Test::project().file("taken", "a file, not a folder");
+    // A file in the way is the user's to fix (exit 2, see hostile.rs); a folder the
+    // file system refuses to make is the machine's (exit 3).
+    // /proc refuses new folders, even to root.
+    let test = Test::project();
     let mut args = RUN.to_vec();
-    args.extend(["--out", "taken"]);
+    args.extend(["--out", "/proc/promptgate-runs"]);
     let out = test.run_with(&args);
     out.code(3);
     let lines: Vec<&str> = out
@@ -23,7 +26,7 @@ fn an_out_folder_that_cannot_be_created_is_exit_3() {
         .filter(|l| l.starts_with("error: "))
         .collect();
     assert_eq!(lines.len(), 1, "{}", out.stderr);
-    assert!(lines[0].contains("taken"), "{}", lines[0]);
+    assert!(lines[0].contains("/proc/promptgate-runs"), "{}", lines[0]);
     assert!(!out.stdout.contains("verdict: PASS"));
 }
 

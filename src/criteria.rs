@@ -191,6 +191,13 @@ impl Criteria {
                     " (must_pass belongs at the top of the file, before the first [[gates]] table)",
                 );
             }
+            if let Error::Input { message, .. } = &mut err
+                && message.contains("missing field `sha256`")
+            {
+                message.push_str(
+                    " ([golden] pins the golden set's hash: run `promptgate golden <golden file>` and paste its first line as sha256 = \"...\")",
+                );
+            }
             err
         })?;
         let line_at = |span: std::ops::Range<usize>| error::line_of_offset(text, span.start);

@@ -178,7 +178,7 @@ fn flips(out: &mut String, title: &str, list: &[Flip], golden: &str) {
     if list.len() > MAX_FLIPS_SHOWN {
         let _ = writeln!(
             out,
-            "  ... and {} more (all in the JSON report)",
+            "  ... and {} more (all in `--report json`)",
             list.len() - MAX_FLIPS_SHOWN
         );
     }

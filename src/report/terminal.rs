@@ -160,14 +160,14 @@ pub fn summary(report: &Report, run_dir: &str) -> String {
     let s = &j.summary;
     let _ = writeln!(
         out,
-        "\nresults   {} of {} samples passed ({:.1}%), {} failed, {} errors; latency p50 {} ms, p95 {} ms",
+        "\nresults   {} of {} samples passed ({:.1}%), {} failed, {} errors; latency p50 {}, p95 {}",
         s.passed,
         s.samples,
         100.0 * s.pass_rate,
         s.failed,
         s.errors,
-        s.p50_latency_ms.map_or("-".into(), |v| v.to_string()),
-        s.p95_latency_ms.map_or("-".into(), |v| v.to_string()),
+        s.p50_latency_ms.map_or("n/a".into(), |v| format!("{v} ms")),
+        s.p95_latency_ms.map_or("n/a".into(), |v| format!("{v} ms")),
     );
 
     if !j.failing_cases.is_empty() {

@@ -105,6 +105,31 @@ pub fn printable(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// A gate's confidence interval as every report shows it: `95% [0.839, 1.000]`, then
+/// `, tested` when the thresholds were tested on it and, when that failed, which end did
+/// (`, lower 0.839 < 0.900`). `label` goes before the bracket (the terminal writes `CI `).
+pub fn interval_text(gate: &crate::gate::GateResult, label: &str) -> Option<String> {
+    let ci = gate.interval.as_ref()?;
+    let mut text = format!(
+        "{:.0}% {label}[{:.3}, {:.3}]",
+        gate.confidence * 100.0,
+        ci.low,
+        ci.high
+    );
+    if gate.tested_on_interval {
+        text.push_str(", tested");
+        if !gate.passed {
+            if let Some(min) = gate.min.filter(|&min| ci.low < min) {
+                text.push_str(&format!(", lower {:.3} < {}", ci.low, number(min)));
+            }
+            if let Some(max) = gate.max.filter(|&max| ci.high > max) {
+                text.push_str(&format!(", upper {:.3} > {}", ci.high, number(max)));
+            }
+        }
+    }
+    Some(text)
+}
+
 /// Untrusted text (a case id, a reason quoting a model output) on one terminal line:
 /// [`printable`], with line breaks and tabs shown as `\n` and `\t`, so it can neither
 /// move the cursor nor start a line of its own (a CI log parses `::error` at a line's start).

@@ -13,7 +13,7 @@
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use serde::Serialize;
 
-use super::format::{number, percent, plural, printable, threshold_text, truncate};
+use super::format::{interval_text, number, percent, plural, printable, threshold_text, truncate};
 use super::terminal::gate_label;
 use super::view::RunView;
 use crate::digest::short;
@@ -447,19 +447,7 @@ fn page(view: &RunView) -> Page {
             label: text(&gate_label(gate)),
             threshold: text(&threshold_text(gate)),
             value: gate.value.map_or("not measured".into(), number),
-            interval: gate.interval.as_ref().map_or("–".into(), |ci| {
-                format!(
-                    "{:.0}% [{:.3}, {:.3}]{}",
-                    gate.confidence * 100.0,
-                    ci.low,
-                    ci.high,
-                    if gate.tested_on_interval {
-                        ", tested"
-                    } else {
-                        ""
-                    }
-                )
-            }),
+            interval: interval_text(gate, "").unwrap_or_else(|| "–".into()),
             samples: gate.samples,
             location: text(&format!("{}:{}", id.criteria.path, gate.line)),
             chart: interval_chart(gate),

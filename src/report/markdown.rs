@@ -9,7 +9,7 @@
 
 use std::fmt::Write;
 
-use super::format::{number, percent, plural, printable, threshold_text, truncate};
+use super::format::{interval_text, number, percent, plural, printable, threshold_text, truncate};
 use super::terminal::gate_label;
 use super::view::RunView;
 use crate::digest::short;
@@ -287,20 +287,7 @@ fn head(view: &RunView) -> String {
     );
     for gate in &j.gates {
         let value = gate.value.map_or("not measured".into(), number);
-        let interval = match &gate.interval {
-            Some(ci) => format!(
-                "{:.0}% [{:.3}, {:.3}]{}",
-                gate.confidence * 100.0,
-                ci.low,
-                ci.high,
-                if gate.tested_on_interval {
-                    ", tested"
-                } else {
-                    ""
-                }
-            ),
-            None => "–".into(),
-        };
+        let interval = interval_text(gate, "").unwrap_or_else(|| "–".into());
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {} | {} | {}:{} |",

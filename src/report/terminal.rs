@@ -4,7 +4,7 @@
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
-use super::format::{inline, number};
+use super::format::{inline, interval_text, number};
 use crate::digest::short;
 use crate::error::Result;
 use crate::gate::GateResult;
@@ -123,20 +123,9 @@ pub fn summary(report: &Report, run_dir: &str) -> String {
             Some(v) => number(v),
             None => "not measured".into(),
         };
-        let interval = match &gate.interval {
-            Some(ci) => format!(
-                "  {:.0}% CI [{:.3}, {:.3}]{}",
-                gate.confidence * 100.0,
-                ci.low,
-                ci.high,
-                if gate.tested_on_interval {
-                    ", tested"
-                } else {
-                    ""
-                }
-            ),
-            None => String::new(),
-        };
+        let interval = interval_text(gate, "CI ")
+            .map(|text| format!("  {text}"))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
             "  {}  {:<label_width$}  {:>9}  {:<14}  ({} samples){interval}",

@@ -19,6 +19,7 @@ mod hash;
 mod hostile;
 mod inputs;
 mod litellm;
+mod messages;
 mod openai_backend;
 mod rejudge;
 mod robustness;

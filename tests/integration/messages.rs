@@ -1,0 +1,30 @@
+//! What promptgate tells a person, where the words decide whether they can act on it.
+
+use crate::support::{
+    CRITERIA_PATH, GOLDEN_PATH, PROMPT, PROMPT_PATH, RUN, Test, numbered_project,
+};
+
+#[test]
+fn a_failed_confidence_gate_says_which_end_of_the_interval_failed() {
+    let t = numbered_project(20).criteria(
+        CRITERIA_PATH,
+        "../golden/g.jsonl",
+        "[[scorers]]\ntype = \"contains\"\n\n[[gates]]\nmetric = \"pass_rate\"\nmin = 0.9\nconfidence = 0.95\n",
+    );
+    t.run_with(&RUN)
+        .code(1)
+        .stdout_has("95% CI [0.839, 1.000], tested, lower 0.839 < 0.9");
+}
+
+#[test]
+fn a_criteria_file_without_the_golden_hash_says_how_to_get_it() {
+    let t = Test::new()
+        .file(PROMPT_PATH, PROMPT)
+        .file(GOLDEN_PATH, "{\"id\": \"a\", \"vars\": {\"question\": \"x\"}, \"expected\": \"x\"}\n")
+        .file(
+            CRITERIA_PATH,
+            "version = 1\n\n[golden]\npath = \"../golden/g.jsonl\"\n\n[[scorers]]\ntype = \"contains\"\n",
+        );
+    t.run_with(&RUN)
+        .input_error(&["c.toml", "sha256", "promptgate golden"]);
+}

@@ -386,6 +386,18 @@ fn read_csv(path: &Path, file: File, builder: &mut Builder<'_>) -> Result<()> {
             ));
         }
     }
+    // A column named `ID` or `Expected` would silently become a template variable.
+    for h in &headers {
+        if let Some(meant) = ["id", "expected", "tags"]
+            .into_iter()
+            .find(|m| h.eq_ignore_ascii_case(m) && h != m)
+        {
+            return Err(Error::input(
+                Location::line(path, 1),
+                format!("column {h:?}: column names are case-sensitive; rename it to `{meant}`"),
+            ));
+        }
+    }
     let id_column = headers
         .iter()
         .position(|h| h == "id")

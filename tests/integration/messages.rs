@@ -28,3 +28,16 @@ fn a_criteria_file_without_the_golden_hash_says_how_to_get_it() {
     t.run_with(&RUN)
         .input_error(&["c.toml", "sha256", "promptgate golden"]);
 }
+
+#[test]
+fn a_csv_column_in_the_wrong_case_is_named() {
+    let t = Test::new().file("golden/g.csv", "ID,question\na,x\n");
+    t.run_with(&["golden", "golden/g.csv"]).input_error(&[
+        "g.csv:1:",
+        "\"ID\"",
+        "rename it to `id`",
+    ]);
+    let t = Test::new().file("golden/g.csv", "id,question,Expected\na,x,y\n");
+    t.run_with(&["golden", "golden/g.csv"])
+        .input_error(&["\"Expected\"", "rename it to `expected`"]);
+}

@@ -403,6 +403,16 @@ fn check_gates(criteria: &Criteria, golden: &GoldenSet, scorers: &ScorerSet) -> 
             }
         }
         if let Some(tag) = &gate.tag
+            && golden.cases.iter().all(|c| c.has_tag(tag))
+        {
+            crate::interrupt::note(format_args!(
+                "promptgate: warning: {}:{}: every case is tagged {tag:?}, so gate {} [{tag}] judges the same cases as an untagged one",
+                criteria.path.display(),
+                gate.line,
+                gate.metric
+            ));
+        }
+        if let Some(tag) = &gate.tag
             && !tags.contains(tag.as_str())
         {
             return Err(Error::input(

@@ -41,3 +41,29 @@ fn a_csv_column_in_the_wrong_case_is_named() {
     t.run_with(&["golden", "golden/g.csv"])
         .input_error(&["\"Expected\"", "rename it to `expected`"]);
 }
+
+#[test]
+fn a_tag_on_every_case_is_warned_about() {
+    let t = Test::project().criteria(
+        CRITERIA_PATH,
+        "../golden/g.jsonl",
+        "[[scorers]]\ntype = \"contains\"\ncase_insensitive = true\n\n[[gates]]\nmetric = \"pass_rate\"\ntag = \"greeting\"\nmin = 1.0\n",
+    );
+    let out = t.run_with(&RUN);
+    out.code(0);
+    assert!(!out.stderr.contains("warning"), "{}", out.stderr);
+    let all_tagged = (0..3)
+        .map(|i| format!("{{\"id\": \"c{i}\", \"vars\": {{\"question\": \"hello\"}}, \"expected\": \"hello\", \"tags\": [\"greeting\"]}}\n"))
+        .collect::<String>();
+    let t = Test::new()
+        .file(PROMPT_PATH, PROMPT)
+        .file(GOLDEN_PATH, all_tagged)
+        .criteria(
+            CRITERIA_PATH,
+            "../golden/g.jsonl",
+            "[[scorers]]\ntype = \"contains\"\n\n[[gates]]\nmetric = \"pass_rate\"\ntag = \"greeting\"\nmin = 1.0\n",
+        );
+    t.run_with(&RUN)
+        .code(0)
+        .stderr_has("every case is tagged \"greeting\"");
+}

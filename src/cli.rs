@@ -6,7 +6,10 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::backend::BackendKind;
-use crate::commands::{self, CompareRequest, GateRequest, MergeRequest, ReportRequest, RunRequest};
+use crate::commands::{
+    self, ApproveRequest, CompareRequest, FlagdRequest, GateRequest, MergeRequest, PromoteRequest,
+    ReportRequest, RollbackRequest, RunRequest,
+};
 use crate::error::{Error, Result};
 use crate::plan::{self, RunOptions};
 use crate::report::{ReportFormat, ReportSpec};
@@ -564,26 +567,26 @@ impl Cli {
                 format: args.format.into(),
                 output: args.output,
             }),
-            Command::Approve(args) => C::Approve {
+            Command::Approve(args) => C::Approve(ApproveRequest {
                 prompt: args.prompt,
                 env: args.env,
                 actor: args.actor.actor,
                 reason: args.reason,
-            },
-            Command::Promote(args) => C::Promote {
+            }),
+            Command::Promote(args) => C::Promote(PromoteRequest {
                 prompt: args.prompt,
                 env: args.to,
                 evidence: args.evidence,
                 actor: args.actor.actor,
                 reason: args.reason,
-            },
-            Command::Rollback(args) => C::Rollback {
+            }),
+            Command::Rollback(args) => C::Rollback(RollbackRequest {
                 prompt_id: args.prompt_id,
                 env: args.env,
                 to: args.to,
                 actor: args.actor.actor,
                 reason: args.reason,
-            },
+            }),
             Command::Show(args) => C::Show(args.version),
             Command::Status(args) => C::Status {
                 json: args.format == StatusFormat::Json,
@@ -597,12 +600,12 @@ impl Cli {
                 max_age_days: args.max_age_days,
             },
             Command::Export(args) => match args.command {
-                ExportCommand::Flagd(args) => C::ExportFlagd {
+                ExportCommand::Flagd(args) => C::ExportFlagd(FlagdRequest {
                     env: args.env,
                     canary: args.canary,
                     percent: args.percent,
                     output: args.output,
-                },
+                }),
             },
         })
     }

@@ -1,6 +1,6 @@
-//! One file per command. Each takes its validated request (built by `cli` from the flags),
-//! does its work, prints what a person needs, and returns an [`Outcome`]; only `main` turns
-//! outcomes and errors into exit codes.
+//! One file per command (the promotion commands one file each in `governance/`). Each takes
+//! its validated request (built by `cli` from the flags), does its work, prints what a person
+//! needs, and returns an [`Outcome`]; only `main` turns outcomes and errors into exit codes.
 
 mod compare;
 mod gate;
@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::exit::Outcome;
 use crate::governance;
 
+pub use crate::governance::{ApproveRequest, FlagdRequest, PromoteRequest, RollbackRequest};
 pub use compare::CompareRequest;
 pub use gate::GateRequest;
 pub use merge::MergeRequest;
@@ -31,42 +32,14 @@ pub enum Command {
     Report(ReportRequest),
     Hash(PathBuf),
     Golden(PathBuf),
-    Approve {
-        prompt: PathBuf,
-        env: String,
-        actor: Option<String>,
-        reason: Option<String>,
-    },
-    Promote {
-        prompt: PathBuf,
-        env: String,
-        evidence: PathBuf,
-        actor: Option<String>,
-        reason: Option<String>,
-    },
-    Rollback {
-        prompt_id: String,
-        env: String,
-        to: Option<String>,
-        actor: Option<String>,
-        reason: String,
-    },
+    Approve(ApproveRequest),
+    Promote(PromoteRequest),
+    Rollback(RollbackRequest),
     Show(String),
-    Status {
-        json: bool,
-    },
-    LedgerVerify {
-        base_ref: Option<String>,
-    },
-    Audit {
-        max_age_days: u64,
-    },
-    ExportFlagd {
-        env: Option<String>,
-        canary: Option<String>,
-        percent: Option<u8>,
-        output: Option<PathBuf>,
-    },
+    Status { json: bool },
+    LedgerVerify { base_ref: Option<String> },
+    Audit { max_age_days: u64 },
+    ExportFlagd(FlagdRequest),
 }
 
 /// Runs one command.
@@ -79,73 +52,15 @@ pub fn execute(command: Command) -> Result<Outcome> {
         Command::Report(request) => report::report(&request),
         Command::Hash(prompt) => inspect::hash(&prompt),
         Command::Golden(golden) => inspect::golden(&golden),
-        Command::Approve {
-            prompt,
-            env,
-            actor,
-            reason,
-        } => governance::approve(&cwd()?, &prompt, &env, actor.as_deref(), reason).map(legacy),
-        Command::Promote {
-            prompt,
-            env,
-            evidence,
-            actor,
-            reason,
-        } => governance::promote(
-            &cwd()?,
-            &governance::PromoteRequest {
-                prompt: &prompt,
-                env: &env,
-                evidence: &evidence,
-                actor: actor.as_deref(),
-                reason,
-            },
-        )
-        .map(legacy),
-        Command::Rollback {
-            prompt_id,
-            env,
-            to,
-            actor,
-            reason,
-        } => governance::rollback(
-            &cwd()?,
-            &governance::RollbackRequest {
-                prompt_id: &prompt_id,
-                env: &env,
-                to: to.as_deref(),
-                actor: actor.as_deref(),
-                reason,
-            },
-        )
-        .map(legacy),
-        Command::Show(version) => governance::show(&cwd()?, &version).map(legacy),
-        Command::Status { json } => governance::status(&cwd()?, json).map(legacy),
-        Command::LedgerVerify { base_ref } => {
-            governance::verify(&cwd()?, base_ref.as_deref()).map(legacy)
-        }
-        Command::Audit { max_age_days } => governance::audit(&cwd()?, max_age_days).map(legacy),
-        Command::ExportFlagd {
-            env,
-            canary,
-            percent,
-            output,
-        } => governance::export_flagd(
-            &cwd()?,
-            &governance::FlagdRequest {
-                env: env.as_deref(),
-                canary: canary.as_deref(),
-                percent,
-                output: output.as_deref(),
-            },
-        )
-        .map(legacy),
+        Command::Approve(request) => governance::approve(&cwd()?, &request),
+        Command::Promote(request) => governance::promote(&cwd()?, &request),
+        Command::Rollback(request) => governance::rollback(&cwd()?, &request),
+        Command::Show(version) => governance::show(&cwd()?, &version),
+        Command::Status { json } => governance::status(&cwd()?, json),
+        Command::LedgerVerify { base_ref } => governance::verify(&cwd()?, base_ref.as_deref()),
+        Command::Audit { max_age_days } => governance::audit(&cwd()?, max_age_days),
+        Command::ExportFlagd(request) => governance::export_flagd(&cwd()?, &request),
     }
-}
-
-// TEMPORARY until governance returns Outcome.
-fn legacy(code: i32) -> Outcome {
-    Outcome::from_held(code == 0)
 }
 
 fn cwd() -> Result<PathBuf> {

@@ -960,3 +960,50 @@ fn a_report_that_is_not_the_runs_judgement_is_refused() {
         "is not the judgement of that run",
     );
 }
+
+/// The forged-evidence reproduction: the demo's v2 fails its gate; `sed -i
+/// 's/"verdict": "fail"/"verdict": "pass"/'` on its manifest.json and report.json does not
+/// make it promotable, since promote judges the recorded calls again.
+#[test]
+fn a_failing_run_with_its_verdict_edited_to_pass_is_refused() {
+    let t = Test::new().copy_from(
+        Path::new(env!("CARGO_MANIFEST_DIR")),
+        &["prompts", "golden", "criteria", "promptgate.toml"],
+    );
+    let out = t.run_with(&[
+        "run",
+        "--prompt",
+        "prompts/support-v2.toml",
+        "--criteria",
+        "criteria/support.toml",
+    ]);
+    out.code(1);
+    let run = out.run_dir().path;
+    for name in ["manifest.json", "report.json"] {
+        let path = run.join(name);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let forged = text.replace("\"verdict\": \"fail\"", "\"verdict\": \"pass\"");
+        assert_ne!(forged, text, "{name} holds the verdict the sed edits");
+        std::fs::write(&path, forged).unwrap();
+    }
+    let out = t.run_with(&[
+        "promote",
+        "prompts/support-v2.toml",
+        "--to",
+        "dev",
+        "--evidence",
+        &run.display().to_string(),
+        "--actor",
+        "mallory",
+    ]);
+    refused(
+        &t,
+        &out,
+        "was altered: its report.json says pass, its recorded calls judge fail",
+    );
+    assert!(
+        !t.path().join(LEDGER).exists(),
+        "a refusal leaves no ledger behind"
+    );
+    assert!(!t.path().join(".promptgate/store").exists());
+}

@@ -1,0 +1,221 @@
+//! `promptgate promote --evidence RUN_DIR`: gathers the facts (the prompt file, the evidence
+//! run judged again from its recorded calls, the whole ledger), asks the policy, records.
+
+use std::path::{Path, PathBuf};
+
+use super::policy::{
+    self, CriteriaNow, Decision, EvidenceFacts, PreviousEnv, PromotionFacts, PromptFacts,
+    RecordedReport,
+};
+use super::{Governance, actor, note, read_prompt, tampered};
+use crate::digest;
+use crate::error::{Error, Location, Result};
+use crate::exit::Outcome;
+use crate::gate::Verdict;
+use crate::judging::Judging;
+use crate::ledger::{self, Action, NewEntry, Reading};
+use crate::report::terminal::print_stdout;
+use crate::rundir::calls::{self, ReadMode};
+use crate::rundir::{self, Manifest, Report, Status};
+
+pub struct PromoteRequest {
+    pub prompt: PathBuf,
+    pub env: String,
+    pub evidence: PathBuf,
+    pub actor: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// The evidence run, read before anything is decided: a missing or unreadable directory
+/// is an input error.
+struct EvidenceRun {
+    manifest: Manifest,
+    report: Report,
+    report_sha256: String,
+}
+
+fn load_evidence(dir: &Path) -> Result<EvidenceRun> {
+    if !dir.is_dir() {
+        return Err(Error::input(
+            Location::file(dir),
+            if dir.exists() {
+                "is not a directory: --evidence takes a finished run directory"
+            } else {
+                "evidence run directory not found"
+            },
+        ));
+    }
+    let manifest = Manifest::load(dir)?;
+    manifest.require_whole(dir, "a promotion")?;
+    let report_path = dir.join(rundir::report::FILE_NAME);
+    let bytes = crate::error::read_bytes(&report_path)?;
+    let report_sha256 = digest::sha256_id(&bytes);
+    let text = crate::error::text_from_bytes(&report_path, bytes)?;
+    let report = Report::parse(&report_path, &text)?;
+    Ok(EvidenceRun {
+        manifest,
+        report,
+        report_sha256,
+    })
+}
+
+/// The criteria the run names, loaded now, and the verdict its recorded calls earn by them.
+struct Rejudgement {
+    judging: Result<Judging, String>,
+    verdict: Option<Verdict>,
+}
+
+/// Re-scores and judges the run's recorded calls by the criteria its manifest names: what
+/// report.json or the manifest say about the verdict is a claim anyone could have edited.
+/// Only a completed run, by the same criteria over the same golden set, is judged; any other
+/// is refused for that already. Calls that are not that run's own, or missing, are an input
+/// error, as for `gate`.
+fn judge_again(gov: &Governance, dir: &Path, manifest: &Manifest) -> Result<Rejudgement> {
+    let identity = &manifest.identity;
+    let path = gov.project.resolve(Path::new(&identity.criteria.path));
+    let judging = match Judging::load(&path) {
+        Ok(judging) => judging,
+        Err(e) => {
+            return Ok(Rejudgement {
+                judging: Err(e.to_string()),
+                verdict: None,
+            });
+        }
+    };
+    if manifest.status != Status::Completed
+        || judging.criteria.hash != identity.criteria.hash
+        || judging.golden.hash != identity.golden.hash
+    {
+        return Ok(Rejudgement {
+            judging: Ok(judging),
+            verdict: None,
+        });
+    }
+    let (mut samples, _) = judging.read_run(manifest, dir, ReadMode::Strict, |_, _| {})?;
+    Judging::require_complete(
+        samples.len(),
+        judging.golden.cases.len() * manifest.repeats as usize,
+        &dir.join(calls::FILE_NAME),
+    )?;
+    let report = judging.judge(
+        &manifest.run_id,
+        identity.clone(),
+        manifest.repeats,
+        &mut samples,
+    );
+    Ok(Rejudgement {
+        judging: Ok(judging),
+        verdict: Some(report.judgement.verdict),
+    })
+}
+
+pub fn promote(cwd: &Path, req: &PromoteRequest) -> Result<Outcome> {
+    let gov = Governance::load(cwd)?;
+    let env = req.env.as_str();
+    let env_index = gov.check_env(env)?;
+    let actor = actor(req.actor.as_deref())?;
+    let (prompt, bytes) = read_prompt(&req.prompt)?;
+    let run = load_evidence(&req.evidence)?;
+    // Judged before the lock is taken: judging a large run must not hold up other appends.
+    let rejudged = judge_again(&gov, &req.evidence, &run.manifest)?;
+    // A promotion counts approvals and checks the previous environment: it reads the whole
+    // ledger rather than trust the state index, a cache anyone with the folder could edit.
+    let mut locked = match gov.ledger.lock(Reading::Whole)? {
+        Ok(locked) => locked,
+        Err(t) => return Ok(tampered(&gov, &t)),
+    };
+    let state = locked.state();
+    let live = state.live_version(&prompt.id, env).map(str::to_string);
+    if live.as_deref() == Some(prompt.version.as_str()) {
+        print_stdout(&format!(
+            "{} {} is already live in {env}: nothing to do\n",
+            prompt.id,
+            prompt.short_version()
+        ));
+        return Ok(Outcome::Passed);
+    }
+    let m = &run.manifest;
+    let evidence_shown = req.evidence.display().to_string();
+    let approvers = state.approvers(&prompt.id, &prompt.version, env);
+    let facts = PromotionFacts {
+        prompt: PromptFacts {
+            id: &prompt.id,
+            version: &prompt.version,
+            sensitive: prompt.sensitive,
+        },
+        env,
+        previous_env: env_index.checked_sub(1).map(|i| {
+            let name = gov.environments[i].as_str();
+            PreviousEnv {
+                name,
+                live: state.live_version(&prompt.id, name),
+            }
+        }),
+        actor: &actor,
+        approvers: &approvers,
+        required_approvals: gov.approvals.get(env).copied().unwrap_or(0) as usize,
+        evidence: EvidenceFacts {
+            shown: &evidence_shown,
+            run_id: &m.run_id,
+            status: m.status,
+            prompt_id: &m.identity.prompt.id,
+            prompt_version: &m.identity.prompt.version,
+            golden_hash: &m.identity.golden.hash,
+            criteria_path: &m.identity.criteria.path,
+            criteria_version: m.identity.criteria.version,
+            criteria_hash: &m.identity.criteria.hash,
+            report: RecordedReport {
+                run_id: &run.report.run_id,
+                prompt_version: &run.report.identity.prompt.version,
+                criteria_hash: &run.report.identity.criteria.hash,
+                verdict: run.report.judgement.verdict,
+            },
+            judged: rejudged.verdict,
+        },
+        criteria: match &rejudged.judging {
+            Err(error) => CriteriaNow::Unreadable(error.clone()),
+            Ok(judging) => CriteriaNow::Loaded {
+                version: judging.criteria.version,
+                hash: &judging.criteria.hash,
+                golden_pin: &judging.criteria.golden.sha256,
+            },
+        },
+    };
+    let approvals = match policy::decide_promotion(&facts) {
+        Decision::Allowed { approvals } => approvals,
+        Decision::Refused(refusals) => {
+            for refusal in &refusals {
+                note(&format!("refused: {refusal}"));
+            }
+            note(&format!(
+                "promptgate: {} {} was not promoted to {env}; nothing was recorded",
+                prompt.id,
+                prompt.short_version()
+            ));
+            return Ok(Outcome::Failed);
+        }
+    };
+    gov.store_prompt(&prompt.version, &bytes)?;
+    let entry = locked.append(NewEntry {
+        actor: actor.clone(),
+        action: Action::Promote,
+        prompt_id: prompt.id.clone(),
+        version: prompt.version.clone(),
+        env: env.to_string(),
+        previous_version: live.clone(),
+        evidence: Some(ledger::Evidence {
+            run_id: m.run_id.clone(),
+            report_sha256: run.report_sha256,
+        }),
+        approvals,
+        reason: req.reason.clone(),
+    })?;
+    print_stdout(&format!(
+        "promoted {} {} to {env} by {actor} (was {}; ledger seq {})\n",
+        prompt.id,
+        prompt.short_version(),
+        live.as_deref().map_or("nothing", digest::short),
+        entry.seq
+    ));
+    Ok(Outcome::Passed)
+}

@@ -293,7 +293,7 @@ fn wilson_score(p: f64, nf: f64, z: f64, pin_low: bool, pin_high: bool) -> Inter
 pub fn wilson_effective(p: f64, n_eff: f64, confidence: f64) -> Interval {
     assert!((0.0..=1.0).contains(&p), "proportion {p} is not in [0, 1]");
     let z = z_two_sided(confidence);
-    if !(n_eff > 0.0) {
+    if n_eff.is_nan() || n_eff <= 0.0 {
         return Interval {
             low: 0.0,
             high: 1.0,
@@ -1325,6 +1325,10 @@ mod tests {
     type BootCase = (Vec<f64>, u32, u64, f64, f64, f64, f64);
     /// (name, values, clusters, mean, se).
     type ClusterCase = (&'static str, Vec<f64>, Vec<usize>, f64, f64);
+    /// (name, per-case outcomes, confidence, n_eff, low, high).
+    type ProportionCase = (&'static str, Vec<Vec<bool>>, f64, f64, f64, f64);
+    /// (name, per-case (baseline, candidate) outcomes, n_eff, low, high).
+    type PairedCase = (&'static str, Vec<Vec<(bool, bool)>>, f64, f64, f64);
 
     /// `|actual − expected| ≤ rel·|expected| + abs`.
     #[track_caller]
@@ -2002,7 +2006,7 @@ mod tests {
         let b = |v: &[u8]| v.iter().map(|&x| x == 1).collect::<Vec<bool>>();
         let mut nineteen = vec![b(&[0; 5])];
         nineteen.extend(repeat_case(&b(&[1; 5]), 19));
-        let cases: Vec<(&str, Vec<Vec<bool>>, f64, f64, f64, f64)> = vec![
+        let cases: Vec<ProportionCase> = vec![
             (
                 "identical_all_pass_K5",
                 repeat_case(&b(&[1; 5]), 20),
@@ -2184,7 +2188,7 @@ mod tests {
         one_repeat.extend(repeat_case(&[reg], 3));
         one_repeat.push(vec![imp]);
         one_repeat.extend(repeat_case(&[none], 2));
-        let cases: Vec<(&str, Vec<Vec<(bool, bool)>>, f64, f64, f64)> = vec![
+        let cases: Vec<PairedCase> = vec![
             (
                 "identical_no_flips_K3",
                 repeat_case(&[both; 3], 10),

@@ -46,8 +46,9 @@ pub struct PassRateComparison {
     pub baseline: f64,
     pub candidate: f64,
     pub delta: f64,
-    /// 95% CI of the delta: Newcombe's paired hybrid score interval, or with repeats a
-    /// normal interval on the case-clustered standard error.
+    /// 95% CI of the delta: Newcombe's paired hybrid score interval; with repeats, the same
+    /// on the effective sample size (counts divided by the Kish design effect, so identical
+    /// repeats give the repeat-1 interval; see `method`).
     pub ci: Interval,
     pub both_pass: u64,
     pub regressions: u64,
@@ -88,8 +89,8 @@ pub struct TagComparison {
     pub baseline_pass_rate: f64,
     pub candidate_pass_rate: f64,
     pub delta: f64,
-    /// 95% CI of the delta, as for the whole set (per tag, not adjusted for the number of
-    /// tags: the Holm p is what accounts for that).
+    /// 95% CI of the delta, as for the whole set, case-clustered with repeats (per tag, not
+    /// adjusted for the number of tags: the Holm p is what accounts for that).
     pub ci: Interval,
     pub regressions: u64,
     pub improvements: u64,
@@ -182,8 +183,13 @@ fn summary(side: &Side) -> SideSummary {
     }
 }
 
-/// Pass-rate delta over pairs: exact McNemar and Newcombe with one repeat, a case-clustered
-/// z-test with more (the repeats of one case are not independent samples).
+/// Pass-rate delta over pairs: exact McNemar and Newcombe with one repeat. With more, the
+/// repeats of one case are not independent samples: the p-value is a z-test on the
+/// case-clustered standard error, and the CI is Newcombe's on the effective table (the counts
+/// divided by the Kish design effect of the deltas, `stats::clustered_paired_diff`), so
+/// identical repeats give exactly the repeat-1 interval and a slice with no variation is
+/// judged on its number of cases instead of collapsing to `[0, 0]`. The same function judges
+/// the whole set and every tag.
 fn pass_rates(pairs: &[Pair<'_>], repeats: u32, alpha: f64) -> PassRateComparison {
     let (mut a, mut b, mut c, mut d) = (0u64, 0u64, 0u64, 0u64);
     for pair in pairs {
@@ -229,7 +235,12 @@ fn pass_rates(pairs: &[Pair<'_>], repeats: u32, alpha: f64) -> PassRateCompariso
             .map(|p| p.cand.passed() as u8 as f64 - p.base.passed() as u8 as f64)
             .collect();
         let clusters: Vec<usize> = pairs.iter().map(|p| p.base.case).collect();
-        let (ci, p_value) = clustered(&deltas, &clusters);
+        let (_, p_value) = clustered(&deltas, &clusters);
+        let outcomes: Vec<(bool, bool)> = pairs
+            .iter()
+            .map(|p| (p.base.passed(), p.cand.passed()))
+            .collect();
+        let (ci, effective) = stats::clustered_paired_diff(&outcomes, &clusters, CONFIDENCE);
         PassRateComparison {
             baseline,
             candidate,
@@ -242,7 +253,9 @@ fn pass_rates(pairs: &[Pair<'_>], repeats: u32, alpha: f64) -> PassRateCompariso
             p_value,
             mid_p_value: None,
             method: format!(
-                "z-test on case-clustered standard errors ({repeats} repeats per case)"
+                "z-test on case-clustered standard errors; Newcombe CI on {:.1} effective pairs of {} \
+                 (Kish design effect {:.2}, {repeats} repeats per case)",
+                effective.n_eff, effective.samples, effective.design_effect
             ),
             min_detectable_drop,
             cases,
@@ -251,11 +264,25 @@ fn pass_rates(pairs: &[Pair<'_>], repeats: u32, alpha: f64) -> PassRateCompariso
 }
 
 /// Mean with a normal CI and two-sided p from the case-clustered standard error.
+///
+/// A zero clustered SE means every case has the same mean; the z-test is then undefined
+/// (it used to answer p = 0 for any non-zero mean, so a single case regressing on all its
+/// repeats was "significant"). Instead p is the exact sign test on the case means: 1 when
+/// they are zero, else `2·0.5^cases` (what McNemar and Wilcoxon give at one repeat when every
+/// case moved the same way).
 fn clustered(values: &[f64], clusters: &[usize]) -> (Interval, f64) {
     let mean = values.iter().sum::<f64>() / values.len().max(1) as f64;
     let se = stats::clustered_mean_se(values, clusters);
     if se <= 0.0 || !se.is_finite() {
-        let p = if mean == 0.0 { 1.0 } else { 0.0 };
+        let cases = clusters
+            .iter()
+            .collect::<std::collections::HashSet<_>>()
+            .len() as u64;
+        let p = if mean == 0.0 {
+            1.0
+        } else {
+            stats::mcnemar_exact(cases, 0).p_value
+        };
         return (
             Interval {
                 low: mean,

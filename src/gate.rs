@@ -88,8 +88,10 @@ pub struct GateResult {
     pub max: Option<f64>,
     /// None when nothing could be measured (which fails the gate).
     pub value: Option<f64>,
-    /// The value's confidence interval (rates: Wilson; means: case-clustered normal);
-    /// none for latency percentiles.
+    /// The value's confidence interval; none for latency percentiles. Rates: Wilson, and
+    /// with repeats Wilson on the effective sample size (samples / Kish design effect, so
+    /// identical repeats count as one sample per case); means: the wider of the
+    /// case-clustered normal interval and Wilson's at the mean over distinct cases.
     pub interval: Option<Interval>,
     pub confidence: f64,
     /// True when the gate set `confidence`: then the thresholds were tested on the interval.
@@ -186,9 +188,9 @@ impl Judge<'_> {
         self.scorers.slots_for_case(sample.case).any(|s| s == slot)
     }
 
-    /// The metric's value on a slice, and how many samples it was measured on.
     /// The metric's value on a slice, its confidence interval where one applies (Wilson
-    /// for rates, a case-clustered normal interval for means), and the sample count.
+    /// for rates, on the effective sample size with repeats; a case-clustered interval for
+    /// means), and the sample count.
     fn measure(
         &self,
         metric: &Metric,
@@ -198,12 +200,17 @@ impl Judge<'_> {
     ) -> (Option<f64>, Option<Interval>, usize) {
         match metric {
             Metric::PassRate => {
-                let (n, passed) = self.in_slice(tag).fold((0, 0), |(n, p), s| {
-                    let passed = s.passed() || (s.errored() && worst == Worst::High);
-                    (n + 1, p + passed as usize)
-                });
-                let interval = (n > 0).then(|| stats::wilson(passed as u64, n as u64, confidence));
-                (ratio(passed as f64, n), interval, n)
+                let (passes, cases): (Vec<bool>, Vec<usize>) = self
+                    .in_slice(tag)
+                    .map(|s| (s.passed() || (s.errored() && worst == Worst::High), s.case))
+                    .unzip();
+                let n = passes.len();
+                let passed = passes.iter().filter(|p| **p).count();
+                (
+                    ratio(passed as f64, n),
+                    rate_interval(&passes, &cases, confidence),
+                    n,
+                )
             }
             Metric::ScorerPassRate(name) | Metric::ScorerMean(name) => {
                 let slot = self
@@ -211,6 +218,7 @@ impl Judge<'_> {
                     .slot(name)
                     .expect("gate scorers are checked in the plan");
                 let mut values = Vec::new();
+                let mut passes = Vec::new();
                 let mut cases = Vec::new();
                 for sample in self.in_slice(tag) {
                     if let Some((score, passed)) =
@@ -221,14 +229,16 @@ impl Judge<'_> {
                         } else {
                             passed as u8 as f64
                         });
+                        passes.push(passed);
                         cases.push(sample.case);
                     }
                 }
                 let n = values.len();
                 let sum: f64 = values.iter().sum();
-                let interval = (n > 0).then(|| match metric {
-                    Metric::ScorerPassRate(_) => stats::wilson(sum as u64, n as u64, confidence),
-                    _ => {
+                let interval = match metric {
+                    Metric::ScorerPassRate(_) => rate_interval(&passes, &cases, confidence),
+                    _ if n == 0 => None,
+                    _ => Some({
                         // Scores live in [0, 1], so a mean is no more certain than a pass
                         // rate of the same cases: the interval is the wider of the
                         // clustered normal one and Wilson's at the mean over distinct cases.
@@ -240,8 +250,8 @@ impl Judge<'_> {
                             low: ci.low.min(bounded.low).max(0.0),
                             high: ci.high.max(bounded.high).min(1.0),
                         }
-                    }
-                });
+                    }),
+                };
                 (ratio(sum, n), interval, n)
             }
             Metric::LatencyPercentile(p) => {
@@ -262,6 +272,18 @@ impl Judge<'_> {
             }
         }
     }
+}
+
+/// The interval of a pass rate measured on `passes` (one per sample, `cases` its case), or
+/// None when nothing was measured.
+///
+/// One sample per case: Wilson. With repeats the samples of a case are not independent, so
+/// the interval is Wilson on the effective sample size (`stats::clustered_wilson`: Kish
+/// design effect from the intra-case correlation, Rao–Scott adjustment): identical repeats
+/// give exactly the repeat-1 interval, so `--repeat` can never turn a failing confidence gate
+/// into a passing one by repetition alone.
+fn rate_interval(passes: &[bool], cases: &[usize], confidence: f64) -> Option<Interval> {
+    (!passes.is_empty()).then(|| stats::clustered_wilson(passes, cases, confidence).interval)
 }
 
 /// The Wilson score interval at proportion `p` observed on `n` trials.
@@ -512,7 +534,492 @@ fn failing_cases(
 
 #[cfg(test)]
 mod tests {
-    use super::percentile;
+    use super::*;
+    use crate::criteria::{Gate, GoldenPin};
+    use crate::golden::Case;
+    use crate::score::{Scorer, ScorerSpec};
+
+    /// Cases `(id, tags)`, in order.
+    fn golden(cases: &[(&str, &[&str])]) -> GoldenSet {
+        GoldenSet {
+            path: "golden/g.jsonl".into(),
+            hash: String::new(),
+            cases: cases
+                .iter()
+                .enumerate()
+                .map(|(i, (id, tags))| Case {
+                    id: id.to_string(),
+                    line: i + 1,
+                    vars: Default::default(),
+                    expected: None,
+                    tags: tags.iter().map(|t| t.to_string()).collect(),
+                    asserts: Vec::new(),
+                })
+                .collect(),
+        }
+    }
+
+    /// `n` untagged cases `c00`, `c01`, ...
+    fn plain(n: usize) -> GoldenSet {
+        let ids: Vec<String> = (0..n).map(|i| format!("c{i:02}")).collect();
+        let cases: Vec<(&str, &[&str])> = ids.iter().map(|id| (id.as_str(), &[][..])).collect();
+        golden(&cases)
+    }
+
+    fn criteria(gates: Vec<Gate>, must_pass: &[&str]) -> Criteria {
+        Criteria {
+            path: "criteria/c.toml".into(),
+            version: 1,
+            description: None,
+            hash: String::new(),
+            golden: GoldenPin {
+                path: "../golden/g.jsonl".into(),
+                sha256: String::new(),
+            },
+            scorers: Vec::new(),
+            gates,
+            must_pass: must_pass.iter().map(|m| m.to_string()).collect(),
+            compare: None,
+        }
+    }
+
+    fn gate(metric: &str, tag: Option<&str>, min: Option<f64>, max: Option<f64>) -> Gate {
+        Gate {
+            metric: Metric::parse(metric).unwrap(),
+            tag: tag.map(Into::into),
+            min,
+            max,
+            confidence: None,
+            line: 7,
+        }
+    }
+
+    fn confident(mut gate: Gate, level: f64) -> Gate {
+        gate.confidence = Some(level);
+        gate
+    }
+
+    /// One criteria scorer, `check`, in slot 0.
+    fn scorers(cases: usize) -> ScorerSet {
+        let spec: ScorerSpec = toml::from_str("name = \"check\"\ntype = \"json_valid\"\n").unwrap();
+        ScorerSet::new(vec![Scorer::compile(&spec).unwrap()], cases)
+    }
+
+    fn sample(case: usize, repeat: u32, passed: bool, latency_ms: u64) -> Sample {
+        Sample {
+            case,
+            repeat,
+            latency_ms,
+            passed,
+            scores: Some(vec![SlotScore {
+                slot: 0,
+                score: if passed { 1.0 } else { 0.0 },
+                passed,
+            }]),
+            failure: (!passed).then(|| {
+                Box::new(Failure {
+                    reasons: vec!["check: not JSON".into()],
+                    output: "nope".into(),
+                })
+            }),
+        }
+    }
+
+    /// A failed call: no scores.
+    fn errored(case: usize, repeat: u32) -> Sample {
+        Sample {
+            case,
+            repeat,
+            latency_ms: 5,
+            passed: false,
+            scores: None,
+            failure: Some(Box::new(Failure {
+                reasons: vec!["timeout".into()],
+                output: String::new(),
+            })),
+        }
+    }
+
+    /// One sample per case and repeat; `passes(case, repeat)` decides each.
+    fn samples(cases: usize, repeats: u32, passes: impl Fn(usize, u32) -> bool) -> Vec<Sample> {
+        (0..cases)
+            .flat_map(|c| (0..repeats).map(move |r| (c, r)))
+            .map(|(c, r)| sample(c, r, passes(c, r), 10))
+            .collect()
+    }
+
+    fn run(criteria: &Criteria, golden: &GoldenSet, repeats: u32, samples: &[Sample]) -> Judgement {
+        judge(
+            criteria,
+            golden,
+            &scorers(golden.cases.len()),
+            repeats,
+            samples,
+        )
+    }
+
+    #[test]
+    fn pass_rate_gate_holds_at_its_threshold_and_fails_just_above_it() {
+        let set = plain(10);
+        let nine = samples(10, 1, |c, _| c != 3);
+        for (min, verdict) in [(0.9, Verdict::Pass), (0.91, Verdict::Fail)] {
+            let j = run(
+                &criteria(vec![gate("pass_rate", None, Some(min), None)], &[]),
+                &set,
+                1,
+                &nine,
+            );
+            assert_eq!(j.verdict, verdict, "min {min}");
+            assert_eq!(j.gates[0].value, Some(0.9));
+            assert_eq!(j.gates[0].samples, 10);
+            assert_eq!(j.gates[0].passed, verdict == Verdict::Pass);
+            assert!(!j.gates[0].tested_on_interval);
+        }
+        // A `max` bound is inclusive too.
+        for (max, verdict) in [(0.9, Verdict::Pass), (0.89, Verdict::Fail)] {
+            let j = run(
+                &criteria(vec![gate("pass_rate", None, None, Some(max))], &[]),
+                &set,
+                1,
+                &nine,
+            );
+            assert_eq!(j.verdict, verdict, "max {max}");
+        }
+    }
+
+    #[test]
+    fn a_tag_gate_is_judged_on_its_tags_cases_only() {
+        let set = golden(&[
+            ("a1", &["alpha"]),
+            ("a2", &["alpha", "both"]),
+            ("b1", &["beta", "both"]),
+            ("b2", &["beta"]),
+            ("n1", &[]),
+        ]);
+        // Only the beta cases fail.
+        let all = samples(5, 1, |c, _| c < 2 || c == 4);
+        let gates = vec![
+            gate("pass_rate", Some("alpha"), Some(1.0), None),
+            gate("pass_rate", Some("beta"), Some(0.5), None),
+            gate("pass_rate", Some("both"), Some(0.5), None),
+            gate("pass_rate", None, Some(0.6), None),
+        ];
+        let j = run(&criteria(gates, &[]), &set, 1, &all);
+        let by = |tag: Option<&str>| j.gates.iter().find(|g| g.tag.as_deref() == tag).unwrap();
+        assert_eq!(
+            (by(Some("alpha")).value, by(Some("alpha")).samples),
+            (Some(1.0), 2)
+        );
+        assert!(by(Some("alpha")).passed);
+        assert_eq!(
+            (by(Some("beta")).value, by(Some("beta")).samples),
+            (Some(0.0), 2)
+        );
+        assert!(!by(Some("beta")).passed);
+        assert_eq!(by(Some("both")).value, Some(0.5));
+        assert!(by(Some("both")).passed);
+        assert_eq!(by(None).value, Some(0.6));
+        assert!(by(None).passed);
+        assert_eq!(j.verdict, Verdict::Fail, "the beta gate fails the run");
+        // The failing cases of the failed slice are listed first.
+        assert_eq!(j.failing_cases[0].id, "b1");
+        let alpha = j.tags.iter().find(|t| t.tag == "alpha").unwrap();
+        assert_eq!((alpha.cases, alpha.samples, alpha.pass_rate), (2, 2, 1.0));
+    }
+
+    #[test]
+    fn a_failing_must_pass_case_fails_the_verdict_while_every_rate_holds() {
+        let set = plain(10);
+        let all = samples(10, 1, |c, _| c != 4);
+        let rates = || vec![gate("pass_rate", None, Some(0.8), None)];
+        let j = run(&criteria(rates(), &["c04"]), &set, 1, &all);
+        assert!(j.gates[0].passed);
+        assert_eq!(j.must_pass.len(), 1);
+        assert!(!j.must_pass[0].passed);
+        assert_eq!(j.must_pass[0].line, 5);
+        assert_eq!(j.verdict, Verdict::Fail);
+        assert!(j.failing_cases[0].must_pass);
+        // The same run with a passing must-pass case passes.
+        let j = run(&criteria(rates(), &["c05"]), &set, 1, &all);
+        assert_eq!(j.verdict, Verdict::Pass);
+    }
+
+    #[test]
+    fn a_missing_sample_fails_the_verdict_never_passes_it() {
+        let set = plain(4);
+        let gates = || vec![gate("pass_rate", None, Some(0.5), None)];
+        let mut all = samples(4, 2, |_, _| true);
+        assert_eq!(
+            run(&criteria(gates(), &[]), &set, 2, &all).verdict,
+            Verdict::Pass
+        );
+        // One repeat of one case never arrived: every gate holds, the verdict does not.
+        all.retain(|s| !(s.case == 2 && s.repeat == 1));
+        let j = run(&criteria(gates(), &[]), &set, 2, &all);
+        assert!(j.gates[0].passed);
+        assert_eq!(j.verdict, Verdict::Fail);
+        // A must-pass case with no sample at all is a failure, not a vacuous pass.
+        all.retain(|s| s.case != 3);
+        let j = run(&criteria(Vec::new(), &["c03"]), &set, 2, &all);
+        assert!(!j.must_pass[0].passed);
+        assert_eq!(j.verdict, Verdict::Fail);
+        // No samples at all.
+        let j = run(&criteria(gates(), &[]), &set, 2, &[]);
+        assert_eq!(j.gates[0].value, None);
+        assert!(!j.gates[0].passed);
+        assert_eq!(j.verdict, Verdict::Fail);
+    }
+
+    #[test]
+    fn failed_calls_count_as_failing_for_every_bound() {
+        let set = plain(4);
+        let mut all = samples(3, 1, |_, _| true);
+        all.push(errored(3, 0));
+        let j = run(
+            &criteria(
+                vec![
+                    gate("pass_rate", None, Some(0.8), None),
+                    gate("pass_rate:check", None, Some(0.8), None),
+                    gate("mean:check", None, Some(0.8), None),
+                    // Against a `max`, a failed call counts as passing: it cannot help here
+                    // either.
+                    gate("pass_rate:check", None, None, Some(0.8)),
+                ],
+                &[],
+            ),
+            &set,
+            1,
+            &all,
+        );
+        assert_eq!(j.gates[0].value, Some(0.75));
+        assert_eq!(j.gates[1].value, Some(0.75));
+        assert_eq!(j.gates[2].value, Some(0.75));
+        assert_eq!(j.gates[3].value, Some(1.0));
+        assert!(j.gates.iter().all(|g| !g.passed), "{:#?}", j.gates);
+        assert_eq!((j.summary.errors, j.summary.failed), (1, 1));
+        assert_eq!(j.scorers[0].samples, 4);
+        assert_eq!(j.verdict, Verdict::Fail);
+        // A run in which every call failed cannot pass, even a gate nothing could fail.
+        let none: Vec<Sample> = (0..4).map(|c| errored(c, 0)).collect();
+        let j = run(
+            &criteria(vec![gate("pass_rate", None, Some(0.0), None)], &[]),
+            &set,
+            1,
+            &none,
+        );
+        assert!(j.gates[0].passed);
+        assert_eq!(j.verdict, Verdict::Fail);
+    }
+
+    #[test]
+    fn latency_gates_take_nearest_rank_percentiles_and_failed_calls_as_infinitely_slow() {
+        let set = plain(20);
+        // Latencies 10, 20, ..., 200 ms.
+        let all: Vec<Sample> = (0..20)
+            .map(|c| sample(c, 0, true, 10 * (c as u64 + 1)))
+            .collect();
+        let gates = vec![
+            gate("p50_latency_ms", None, None, Some(100.0)),
+            gate("p95_latency_ms", None, None, Some(190.0)),
+            gate("p100_latency_ms", None, None, Some(199.0)),
+        ];
+        let j = run(&criteria(gates, &[]), &set, 1, &all);
+        let values: Vec<Option<f64>> = j.gates.iter().map(|g| g.value).collect();
+        assert_eq!(values, [Some(100.0), Some(190.0), Some(200.0)]);
+        assert_eq!(
+            j.gates.iter().map(|g| g.passed).collect::<Vec<_>>(),
+            [true, true, false]
+        );
+        assert!(j.gates.iter().all(|g| g.interval.is_none()));
+        assert_eq!(
+            (
+                j.summary.p50_latency_ms,
+                j.summary.p95_latency_ms,
+                j.summary.max_latency_ms
+            ),
+            (Some(100), Some(190), Some(200))
+        );
+        assert_eq!(j.verdict, Verdict::Fail);
+        // A timed-out call is slower than any limit: the max lands on it, nothing measured.
+        let mut slow = all.clone();
+        slow[0] = errored(0, 0);
+        let j = run(
+            &criteria(
+                vec![
+                    gate("p50_latency_ms", None, None, Some(1000.0)),
+                    gate("p100_latency_ms", None, None, Some(1e12)),
+                ],
+                &[],
+            ),
+            &set,
+            1,
+            &slow,
+        );
+        assert_eq!(j.gates[0].value, Some(110.0), "the failed call sorts last");
+        assert!(j.gates[0].passed);
+        assert_eq!(j.gates[1].value, None);
+        assert!(!j.gates[1].passed);
+        // The summary reports successful calls only.
+        assert_eq!(j.summary.max_latency_ms, Some(200));
+    }
+
+    #[test]
+    fn confidence_gates_test_the_interval_ends_not_the_point_estimate() {
+        let set = plain(20);
+        let nineteen = samples(20, 1, |c, _| c != 0);
+        let j = run(
+            &criteria(
+                vec![
+                    gate("pass_rate", None, Some(0.9), None),
+                    confident(gate("pass_rate", None, Some(0.9), None), 0.95),
+                    confident(gate("pass_rate", None, Some(0.75), None), 0.95),
+                ],
+                &[],
+            ),
+            &set,
+            1,
+            &nineteen,
+        );
+        let [point, honest, loose] = &j.gates[..] else {
+            panic!()
+        };
+        assert_eq!(point.value, Some(0.95));
+        assert!(point.passed && !point.tested_on_interval);
+        // statsmodels proportion_confint(19, 20, method="wilson").
+        let ci = honest.interval.unwrap();
+        assert!((ci.low - 0.763_868_806_553_257_7).abs() < 1e-12, "{ci:?}");
+        assert!(!honest.passed && honest.tested_on_interval);
+        assert!(loose.passed, "0.764 clears 0.75");
+        assert_eq!(j.verdict, Verdict::Fail);
+        // A `max` is tested on the upper end: 1 of 20 is 0.05 ≤ 0.1, but the CI reaches 0.236.
+        let one = samples(20, 1, |c, _| c == 0);
+        let j = run(
+            &criteria(
+                vec![
+                    gate("pass_rate", None, None, Some(0.1)),
+                    confident(gate("pass_rate", None, None, Some(0.1)), 0.95),
+                ],
+                &[],
+            ),
+            &set,
+            1,
+            &one,
+        );
+        assert!(j.gates[0].passed);
+        assert!(!j.gates[1].passed);
+        assert!(j.gates[1].interval.unwrap().high > 0.23);
+        // The reported level follows the gate's; without one it is 95%.
+        let j = run(
+            &criteria(
+                vec![confident(gate("pass_rate", None, Some(0.5), None), 0.8)],
+                &[],
+            ),
+            &set,
+            1,
+            &nineteen,
+        );
+        assert_eq!(j.gates[0].confidence, 0.8);
+        assert_eq!(point.confidence, DISPLAY_CONFIDENCE);
+    }
+
+    #[test]
+    fn repeats_are_samples_for_rates_and_all_must_pass_for_must_pass() {
+        let set = plain(3);
+        // c00 passes 2 of 3 repeats; the others pass all.
+        let all = samples(3, 3, |c, r| !(c == 0 && r == 1));
+        let j = run(
+            &criteria(vec![gate("pass_rate", None, Some(0.85), None)], &["c00"]),
+            &set,
+            3,
+            &all,
+        );
+        let gate = &j.gates[0];
+        assert_eq!((gate.value, gate.samples), (Some(8.0 / 9.0), 9));
+        assert!(gate.passed);
+        assert!(
+            !j.must_pass[0].passed,
+            "one failing repeat fails a must-pass case"
+        );
+        assert_eq!(j.verdict, Verdict::Fail);
+        assert_eq!(
+            (j.summary.samples, j.summary.passed, j.summary.pass_rate),
+            (9, 8, 8.0 / 9.0)
+        );
+        let failing: Vec<(&str, u32)> = j
+            .failing_cases
+            .iter()
+            .map(|f| (f.id.as_str(), f.repeat))
+            .collect();
+        assert_eq!(failing, [("c00", 1)]);
+    }
+
+    /// The issue: 20 identical deterministic cases, all passing. Repeating them adds no
+    /// information, so `--repeat 5` gets the repeat-1 interval [0.839, 1] (not [0.963, 1])
+    /// and a 0.9 confidence gate fails at both.
+    #[test]
+    fn identical_repeats_do_not_inflate_a_confidence_gate() {
+        let set = plain(20);
+        let gates = || {
+            vec![
+                confident(gate("pass_rate", None, Some(0.9), None), 0.95),
+                confident(gate("pass_rate:check", None, Some(0.9), None), 0.95),
+            ]
+        };
+        let at = |repeats: u32| {
+            run(
+                &criteria(gates(), &[]),
+                &set,
+                repeats,
+                &samples(20, repeats, |_, _| true),
+            )
+        };
+        let one = at(1);
+        for repeats in [1, 2, 5, 10] {
+            let j = at(repeats);
+            assert_eq!(j.verdict, Verdict::Fail, "--repeat {repeats}");
+            for (g, base) in j.gates.iter().zip(&one.gates) {
+                assert_eq!(g.interval, base.interval, "--repeat {repeats}");
+                assert_eq!(g.samples, 20 * repeats as usize);
+                assert!(!g.passed);
+            }
+            let ci = j.gates[0].interval.unwrap();
+            assert!(
+                (0.8388..0.8389).contains(&ci.low) && ci.high == 1.0,
+                "{ci:?}"
+            );
+        }
+        // With one case failing on every repeat, the same holds: the repeat-1 interval.
+        let failing = |repeats: u32| {
+            run(
+                &criteria(gates(), &[]),
+                &set,
+                repeats,
+                &samples(20, repeats, |c, _| c != 7),
+            )
+        };
+        assert_eq!(failing(5).gates[0].interval, failing(1).gates[0].interval);
+    }
+
+    /// Flaky cases whose repeats disagree carry more information than one run of them: the
+    /// interval narrows, but never below Wilson on every sample as if independent.
+    #[test]
+    fn disagreeing_repeats_count_for_more_than_one_sample_per_case() {
+        let set = plain(20);
+        // Every case fails exactly one of its 5 repeats: no case is harder than another.
+        let all = samples(20, 5, |c, r| r != (c % 5) as u32);
+        let j = run(
+            &criteria(
+                vec![confident(gate("pass_rate", None, Some(0.6), None), 0.95)],
+                &[],
+            ),
+            &set,
+            5,
+            &all,
+        );
+        let ci = j.gates[0].interval.unwrap();
+        assert_eq!(ci, stats::wilson(80, 100, 0.95));
+        assert!(j.gates[0].passed);
+    }
 
     #[test]
     fn nearest_rank_percentiles() {

@@ -12,6 +12,7 @@
 //! | how much did a numeric score move? | [`paired_bootstrap_mean`] (percentile CI, seeded) |
 //! | did a numeric score move at all? | [`wilcoxon_signed_rank`] (matches SciPy's default) |
 //! | repeats of one case are not independent | [`clustered_mean_se`], [`clustered_mean`] |
+//! | a pass rate (or its paired delta) with repeats | [`clustered_wilson`], [`clustered_paired_diff`] (Wilson / Newcombe on the effective sample size) |
 //! | is the golden set big enough to judge? | [`min_detectable_drop`], [`margin_unreachable`] |
 //! | many slices tested at once | [`holm`] |
 //!
@@ -255,24 +256,50 @@ pub fn wilson(successes: u64, n: u64, confidence: f64) -> Interval {
         };
     }
     let nf = n as f64;
-    let p = successes as f64 / nf;
+    // At 0 and n the bounds are exactly 0 and 1 mathematically; pin them so rounding never
+    // puts a perfect pass rate's upper bound at 0.9999999999999999.
+    wilson_score(successes as f64 / nf, nf, z, successes == 0, successes == n)
+}
+
+/// The Wilson score interval at proportion `p` on `n` (possibly fractional) trials, with the
+/// ends pinned to exactly 0 / 1 when asked.
+fn wilson_score(p: f64, nf: f64, z: f64, pin_low: bool, pin_high: bool) -> Interval {
     let z2 = z * z;
     let denom = 1.0 + z2 / nf;
     let center = (p + z2 / (2.0 * nf)) / denom;
     let half = z * (p * (1.0 - p) / nf + z2 / (4.0 * nf * nf)).sqrt() / denom;
-    // At 0 and n the bounds are exactly 0 and 1 mathematically; pin them so rounding never
-    // puts a perfect pass rate's upper bound at 0.9999999999999999.
-    let low = if successes == 0 {
+    let low = if pin_low {
         0.0
     } else {
         (center - half).max(0.0)
     };
-    let high = if successes == n {
+    let high = if pin_high {
         1.0
     } else {
         (center + half).min(1.0)
     };
     Interval { low, high }
+}
+
+/// The Wilson interval of proportion `p` observed on an effective sample size `n_eff` (which
+/// need not be an integer): Rao & Scott's (1992) adjustment for clustered binary data, which
+/// divides both the count and the sample size by the design effect and then applies the
+/// binomial method. `p = 0` and `p = 1` pin the ends to exactly 0 and 1, as [`wilson`] does;
+/// with an integer `n_eff` and `p = k / n_eff` the result is bit for bit `wilson(k, n_eff)`.
+/// `n_eff ≤ 0` (or NaN) gives `[0, 1]`, no information.
+///
+/// # Panics
+/// If `confidence` is not in (0, 1) or `p` is not in [0, 1].
+pub fn wilson_effective(p: f64, n_eff: f64, confidence: f64) -> Interval {
+    assert!((0.0..=1.0).contains(&p), "proportion {p} is not in [0, 1]");
+    let z = z_two_sided(confidence);
+    if n_eff.is_nan() || n_eff <= 0.0 {
+        return Interval {
+            low: 0.0,
+            high: 1.0,
+        };
+    }
+    wilson_score(p, n_eff, z, p == 0.0, p == 1.0)
 }
 
 /// Confidence interval for the paired difference of pass rates `p_candidate − p_baseline`,
@@ -306,28 +333,43 @@ pub fn wilson(successes: u64, n: u64, confidence: f64) -> Interval {
 /// # Panics
 /// If `confidence` is not in (0, 1).
 pub fn newcombe_paired_diff(a: u64, b: u64, c: u64, d: u64, confidence: f64) -> Interval {
+    newcombe_paired_diff_effective(a as f64, b as f64, c as f64, d as f64, confidence)
+}
+
+/// [`newcombe_paired_diff`] on a table of effective (possibly fractional) counts: the
+/// clustered table divided by its design effect, as Rao & Scott (1992) do for clustered
+/// binary data (see [`clustered_paired_diff`]). Integer counts give exactly the integer
+/// function's result (the same operations in the same order).
+///
+/// # Panics
+/// If `confidence` is not in (0, 1) or a count is negative or not finite.
+pub fn newcombe_paired_diff_effective(a: f64, b: f64, c: f64, d: f64, confidence: f64) -> Interval {
     check_confidence(confidence);
-    let n = a + b + c + d;
-    if n == 0 {
+    assert!(
+        [a, b, c, d].iter().all(|x| x.is_finite() && *x >= 0.0),
+        "table counts must be finite and non-negative: {a}, {b}, {c}, {d}"
+    );
+    let z = z_two_sided(confidence);
+    let nf = a + b + c + d;
+    if nf == 0.0 {
         return Interval {
             low: -1.0,
             high: 1.0,
         };
     }
-    let nf = n as f64;
     let cand_pass = a + c;
     let base_pass = a + b;
-    let p_c = cand_pass as f64 / nf;
-    let p_b = base_pass as f64 / nf;
+    let p_c = cand_pass / nf;
+    let p_b = base_pass / nf;
     let theta = p_c - p_b;
     let Interval {
         low: l_c,
         high: u_c,
-    } = wilson(cand_pass, n, confidence);
+    } = wilson_score(p_c, nf, z, cand_pass == 0.0, cand_pass == nf);
     let Interval {
         low: l_b,
         high: u_b,
-    } = wilson(base_pass, n, confidence);
+    } = wilson_score(p_b, nf, z, base_pass == 0.0, base_pass == nf);
     let phi = newcombe_phi(a, b, c, d);
     let dl = (p_c - l_c, u_b - p_b);
     let du = (u_c - p_c, p_b - l_b);
@@ -349,15 +391,15 @@ pub fn newcombe_paired_diff(a: u64, b: u64, c: u64, d: u64, confidence: f64) -> 
 
 /// Newcombe's continuity-corrected phi coefficient of a paired 2×2 table (see
 /// [`newcombe_paired_diff`]).
-fn newcombe_phi(a: u64, b: u64, c: u64, d: u64) -> f64 {
+fn newcombe_phi(a: f64, b: f64, c: f64, d: f64) -> f64 {
     let (e, f, g, h) = (a + b, c + d, a + c, b + d);
-    if e == 0 || f == 0 || g == 0 || h == 0 {
+    if e == 0.0 || f == 0.0 || g == 0.0 || h == 0.0 {
         return 0.0;
     }
-    let n = (a + b + c + d) as f64;
-    // Products as f64: a·d reaches 1e10 for 200,000 cases, exact in a double.
-    let big_d = a as f64 * d as f64 - b as f64 * c as f64;
-    let denom = (e as f64 * f as f64 * g as f64 * h as f64).sqrt();
+    let n = a + b + c + d;
+    // Integer counts are exact in a double: a·d reaches 1e10 for 200,000 cases.
+    let big_d = a * d - b * c;
+    let denom = (e * f * g * h).sqrt();
     let corrected = if big_d > n / 2.0 {
         big_d - n / 2.0
     } else if big_d >= 0.0 {
@@ -973,6 +1015,231 @@ fn clustered_parts(values: &[f64], clusters: &[usize]) -> (f64, f64, usize) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Rates with repeats: the effective sample size
+// ---------------------------------------------------------------------------------------------
+
+/// How much independent information clustered observations carry: `samples` observations
+/// in `clusters` clusters (cases) are worth `n_eff` independent ones.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EffectiveSize {
+    pub samples: usize,
+    pub clusters: usize,
+    /// Kish's design effect `samples / n_eff`: 1 when repeats are independent, the number of
+    /// repeats per case when they always agree.
+    pub design_effect: f64,
+    pub n_eff: f64,
+}
+
+/// The effective sample size of the mean of integer-valued observations (pass = 1 /
+/// fail = 0, or paired pass-rate deltas −1 / 0 / +1) clustered by case: `n_eff = N / deff`
+/// with Kish's (1965) design effect `deff = Var_clustered(x̄) / Var_independent(x̄)`, the
+/// case-clustered (CR0, [`clustered_mean_se`]) variance of the mean over the variance the
+/// same `N` observations would have if independent:
+///
+/// `deff = Σ_c (Σ_{i∈c} (x_i − x̄))² / Σ_i (x_i − x̄)²`.
+///
+/// For equal cluster sizes `K` this is the moment estimate of `1 + (K − 1)·ρ` with `ρ` the
+/// intra-case correlation; by Cauchy–Schwarz it never exceeds the largest cluster, so `n_eff`
+/// lies in `[N / K_max, N]` (`[cases, samples]` with equal repeats). Repeats that always agree
+/// give `deff = K` and `n_eff` = the number of cases: identical repeats carry no more
+/// information than one run, and a rate judged on them gets exactly the repeat-1 interval.
+/// Independent repeats give `deff ≈ 1` and count in full.
+///
+/// Edge cases, both resolved conservatively within that range:
+/// - no variation at all (every observation equal, e.g. every sample passed): the data
+///   cannot tell how alike repeats are, so they are assumed identical: `n_eff` = the number
+///   of clusters (an all-pass run at `--repeat 5` is judged as the same run at `--repeat 1`);
+/// - no variation *between* clusters but some within (every case has the same mean, e.g.
+///   each passed 4 of 5 repeats): `deff` would be 0; it is floored at 1, `n_eff = N`
+///   (repeats never count for more than independent samples).
+///
+/// Sums are exact integers (`i128`), so `n_eff` is exactly the number of cases whenever the
+/// ratio is an integer, as for identical repeats; a (practically unreachable) overflow falls
+/// back to floating point. Empty input gives `n_eff = 0`.
+///
+/// # Panics
+/// If `values` and `clusters` differ in length.
+pub fn effective_sample_size(values: &[i64], clusters: &[usize]) -> EffectiveSize {
+    assert_eq!(
+        values.len(),
+        clusters.len(),
+        "values and clusters must have the same length"
+    );
+    let samples = values.len();
+    // Dense cluster slots in order of first appearance: (sum, count).
+    let mut slot: HashMap<usize, usize> = HashMap::new();
+    let mut sums: Vec<(i128, i128)> = Vec::new();
+    for (&x, &c) in values.iter().zip(clusters) {
+        let k = *slot.entry(c).or_insert_with(|| {
+            sums.push((0, 0));
+            sums.len() - 1
+        });
+        sums[k].0 += i128::from(x);
+        sums[k].1 += 1;
+    }
+    let groups = sums.len();
+    let size = |n_eff: f64| EffectiveSize {
+        samples,
+        clusters: groups,
+        design_effect: if n_eff > 0.0 {
+            samples as f64 / n_eff
+        } else {
+            f64::NAN
+        },
+        n_eff,
+    };
+    if samples == 0 {
+        return size(0.0);
+    }
+    let largest = sums.iter().map(|s| s.1).max().unwrap_or(1) as f64;
+    let n = samples as f64;
+    // The ratio scaled by N² (residuals N·x_i − S) so every term is an integer.
+    let exact = || -> Option<(i128, i128)> {
+        let big_n = i128::try_from(samples).ok()?;
+        let total: i128 = sums.iter().map(|s| s.0).sum();
+        let mut within: i128 = 0;
+        for &x in values {
+            let r = big_n.checked_mul(i128::from(x))? - total;
+            within = within.checked_add(r.checked_mul(r)?)?;
+        }
+        let mut between: i128 = 0;
+        for &(sum, count) in &sums {
+            let r = big_n.checked_mul(sum)? - count.checked_mul(total)?;
+            between = between.checked_add(r.checked_mul(r)?)?;
+        }
+        Some((big_n.checked_mul(within)?, between))
+    };
+    let n_eff = match exact() {
+        Some((0, _)) => groups as f64,
+        Some((_, 0)) => n,
+        Some((num, den)) if num % den == 0 => (num / den) as f64,
+        Some((num, den)) => num as f64 / den as f64,
+        None => {
+            let mean = values.iter().map(|&x| x as f64).sum::<f64>() / n;
+            let within: f64 = values.iter().map(|&x| (x as f64 - mean).powi(2)).sum();
+            let between: f64 = sums
+                .iter()
+                .map(|&(sum, count)| (sum as f64 - count as f64 * mean).powi(2))
+                .sum();
+            if within == 0.0 {
+                groups as f64
+            } else if between == 0.0 {
+                n
+            } else {
+                n * within / between
+            }
+        }
+    };
+    size(n_eff.clamp(n / largest, n))
+}
+
+/// A pass rate with repeats, and its interval on the effective sample size.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ClusteredProportion {
+    /// Passes over all samples.
+    pub p: f64,
+    pub effective: EffectiveSize,
+    pub interval: Interval,
+}
+
+/// The confidence interval of a pass rate whose samples are clustered by case (`--repeat
+/// K`): the Wilson interval at the observed rate on the effective sample size of
+/// [`effective_sample_size`] — Rao & Scott's (1992, Biometrics 48:577) adjustment for
+/// clustered binary data (divide count and sample size by the design effect, then apply the
+/// binomial method), with Kish's design effect.
+///
+/// Why: the K repeats of one case share its difficulty, and a deterministic model answers
+/// them identically, so Wilson on all `cases × K` samples would narrow the interval by about
+/// √K for nothing — 20 passing cases would clear `min = 0.9, confidence = 0.95` at
+/// `--repeat 5` (lower end 0.963 on 100 "samples") but not at `--repeat 1` (0.839). Here
+/// identical repeats give exactly the repeat-1 interval, independent repeats of flaky cases
+/// count nearly in full, and with one sample per case this is exactly [`wilson`].
+///
+/// Empty input gives `p = NaN` and `[0, 1]`.
+///
+/// # Panics
+/// If the lengths differ or `confidence` is not in (0, 1).
+pub fn clustered_wilson(
+    passes: &[bool],
+    clusters: &[usize],
+    confidence: f64,
+) -> ClusteredProportion {
+    check_confidence(confidence);
+    let values: Vec<i64> = passes.iter().map(|&p| i64::from(p)).collect();
+    let effective = effective_sample_size(&values, clusters);
+    let successes = values.iter().sum::<i64>() as f64;
+    let p = successes / passes.len() as f64;
+    let interval = if passes.is_empty() {
+        Interval {
+            low: 0.0,
+            high: 1.0,
+        }
+    } else {
+        wilson_effective(p, effective.n_eff, confidence)
+    };
+    ClusteredProportion {
+        p,
+        effective,
+        interval,
+    }
+}
+
+/// The confidence interval of a paired pass-rate difference whose pairs are clustered by
+/// case (`--repeat K`): [`newcombe_paired_diff`] on the table of effective counts
+/// `(a, b, c, d) / deff`, with `deff` the design effect of the per-pair deltas
+/// `cand − base ∈ {−1, 0, 1}` ([`effective_sample_size`]) — the Rao–Scott adjustment applied to
+/// Newcombe's paired interval, as [`clustered_wilson`] applies it to Wilson's.
+///
+/// Identical repeats give exactly the repeat-1 interval, flips or not; in particular a slice
+/// with no flip (no variation) is judged on `n` = its cases and gets Newcombe's zero-flip
+/// interval (`±z²/(n + z²)` when everything passes), never a zero-width `[0, 0]`. With one pair
+/// per case this is exactly [`newcombe_paired_diff`].
+///
+/// `pairs[i]` is `(baseline passed, candidate passed)`, `clusters[i]` its case.
+///
+/// # Panics
+/// If the lengths differ or `confidence` is not in (0, 1).
+pub fn clustered_paired_diff(
+    pairs: &[(bool, bool)],
+    clusters: &[usize],
+    confidence: f64,
+) -> (Interval, EffectiveSize) {
+    check_confidence(confidence);
+    let deltas: Vec<i64> = pairs
+        .iter()
+        .map(|&(base, cand)| i64::from(cand) - i64::from(base))
+        .collect();
+    let effective = effective_sample_size(&deltas, clusters);
+    let (mut a, mut b, mut c, mut d) = (0u64, 0u64, 0u64, 0u64);
+    for pair in pairs {
+        match *pair {
+            (true, true) => a += 1,
+            (true, false) => b += 1,
+            (false, true) => c += 1,
+            (false, false) => d += 1,
+        }
+    }
+    if pairs.is_empty() {
+        return (
+            Interval {
+                low: -1.0,
+                high: 1.0,
+            },
+            effective,
+        );
+    }
+    let deff = effective.design_effect;
+    let interval = newcombe_paired_diff_effective(
+        a as f64 / deff,
+        b as f64 / deff,
+        c as f64 / deff,
+        d as f64 / deff,
+        confidence,
+    );
+    (interval, effective)
+}
+
+// ---------------------------------------------------------------------------------------------
 // Minimum detectable effect
 // ---------------------------------------------------------------------------------------------
 
@@ -1058,6 +1325,10 @@ mod tests {
     type BootCase = (Vec<f64>, u32, u64, f64, f64, f64, f64);
     /// (name, values, clusters, mean, se).
     type ClusterCase = (&'static str, Vec<f64>, Vec<usize>, f64, f64);
+    /// (name, per-case outcomes, confidence, n_eff, low, high).
+    type ProportionCase = (&'static str, Vec<Vec<bool>>, f64, f64, f64, f64);
+    /// (name, per-case (baseline, candidate) outcomes, n_eff, low, high).
+    type PairedCase = (&'static str, Vec<Vec<(bool, bool)>>, f64, f64, f64);
 
     /// `|actual − expected| ≤ rel·|expected| + abs`.
     #[track_caller]
@@ -1692,6 +1963,324 @@ mod tests {
     #[should_panic(expected = "same length")]
     fn clustered_rejects_mismatched_lengths() {
         clustered_mean_se(&[1.0, 2.0], &[0]);
+    }
+
+    // ----- Rates with repeats --------------------------------------------------------------
+
+    /// One entry per case, its outcomes per repeat, flattened to (values, clusters).
+    fn flatten<T: Copy>(per_case: &[Vec<T>]) -> (Vec<T>, Vec<usize>) {
+        per_case
+            .iter()
+            .enumerate()
+            .flat_map(|(case, outcomes)| outcomes.iter().map(move |o| (*o, case)))
+            .unzip()
+    }
+
+    fn repeat_case<T: Clone>(outcomes: &[T], times: usize) -> Vec<Vec<T>> {
+        vec![outcomes.to_vec(); times]
+    }
+
+    fn flaky_k4() -> Vec<Vec<bool>> {
+        [
+            [1, 1, 1, 1],
+            [1, 0, 1, 1],
+            [1, 1, 1, 1],
+            [0, 0, 1, 0],
+            [1, 1, 1, 1],
+            [1, 1, 0, 1],
+            [0, 0, 0, 0],
+            [1, 1, 1, 1],
+            [1, 0, 1, 0],
+            [1, 1, 1, 1],
+        ]
+        .iter()
+        .map(|r| r.iter().map(|&x| x == 1).collect())
+        .collect()
+    }
+
+    /// (name, per-case outcomes, confidence, n_eff, low, high) from `reference.py`: Wilson
+    /// (statsmodels) on the effective sample size, Kish's design effect from statsmodels'
+    /// CR0 / HC0 variances.
+    #[test]
+    fn clustered_wilson_matches_statsmodels_on_the_effective_size() {
+        let b = |v: &[u8]| v.iter().map(|&x| x == 1).collect::<Vec<bool>>();
+        let mut nineteen = vec![b(&[0; 5])];
+        nineteen.extend(repeat_case(&b(&[1; 5]), 19));
+        let cases: Vec<ProportionCase> = vec![
+            (
+                "identical_all_pass_K5",
+                repeat_case(&b(&[1; 5]), 20),
+                0.95,
+                20.0,
+                0.8388748419471806,
+                1.0,
+            ),
+            (
+                "identical_19_of_20_K5",
+                nineteen,
+                0.95,
+                20.0,
+                0.763868806553258,
+                0.9911185511992047,
+            ),
+            (
+                "flaky_K4",
+                flaky_k4(),
+                0.95,
+                16.87830687830688,
+                0.48655046492415255,
+                0.8800192253694157,
+            ),
+            (
+                "flaky_K4_90",
+                flaky_k4(),
+                0.9,
+                16.87830687830688,
+                0.5250661213535004,
+                0.8627655851966389,
+            ),
+            (
+                "same_rate_every_case_K5",
+                repeat_case(&b(&[1, 1, 1, 1, 0]), 8),
+                0.95,
+                40.0,
+                0.652426936536005,
+                0.895000102745623,
+            ),
+            (
+                "uneven",
+                vec![
+                    b(&[1, 1, 1]),
+                    b(&[0]),
+                    b(&[1, 0]),
+                    b(&[1, 1, 1, 1]),
+                    b(&[0, 0]),
+                ],
+                0.95,
+                6.260869565217392,
+                0.3057718633032182,
+                0.9008098713243704,
+            ),
+            (
+                "one_repeat",
+                [1, 0, 1, 1, 1, 0, 1].iter().map(|&x| b(&[x])).collect(),
+                0.95,
+                7.0,
+                0.35893445183261935,
+                0.9177810759959433,
+            ),
+        ];
+        for (name, per_case, conf, n_eff, low, high) in cases {
+            let (passes, clusters) = flatten(&per_case);
+            let got = clustered_wilson(&passes, &clusters, conf);
+            close(got.effective.n_eff, n_eff, 1e-12, 0.0);
+            close(got.interval.low, low, 1e-12, 1e-15);
+            close(got.interval.high, high, 1e-12, 1e-15);
+            assert_eq!(got.effective.samples, passes.len(), "{name}");
+            assert_eq!(got.effective.clusters, per_case.len(), "{name}");
+            close(
+                got.effective.design_effect * got.effective.n_eff,
+                passes.len() as f64,
+                1e-12,
+                0.0,
+            );
+        }
+    }
+
+    /// Repeats that always agree are worth one sample per case: bit for bit the repeat-1
+    /// Wilson interval, whatever the repeat count.
+    #[test]
+    fn identical_repeats_give_exactly_the_repeat_1_interval() {
+        for (cases, passing) in [(20usize, 20usize), (20, 19), (44, 40), (7, 0), (1, 1)] {
+            let one: Vec<bool> = (0..cases).map(|i| i < passing).collect();
+            let expected = wilson(passing as u64, cases as u64, 0.95);
+            for k in 1..=7 {
+                let per_case: Vec<Vec<bool>> = one.iter().map(|&p| vec![p; k]).collect();
+                let (passes, clusters) = flatten(&per_case);
+                let got = clustered_wilson(&passes, &clusters, 0.95);
+                assert_eq!(got.interval, expected, "{passing}/{cases} x {k}");
+                assert_eq!(got.effective.n_eff, cases as f64);
+                assert_eq!(got.effective.design_effect, k as f64);
+            }
+        }
+        // The numbers: 20 passing cases, at any repeat count, [0.839, 1].
+        let low = wilson(20, 20, 0.95).low;
+        assert!((0.8388..0.8389).contains(&low), "{low}");
+        // Naive Wilson on the 100 samples of --repeat 5 would say 0.963.
+        assert!(wilson(100, 100, 0.95).low > 0.96);
+    }
+
+    #[test]
+    fn effective_size_stays_between_cases_and_samples() {
+        // Independent-looking repeats count in full; agreeing ones as one per case.
+        let within_only: Vec<i64> = vec![1, 0, 1, 0, 1, 0];
+        let e = effective_sample_size(&within_only, &[0, 0, 1, 1, 2, 2]);
+        assert_eq!((e.n_eff, e.design_effect, e.clusters), (6.0, 1.0, 3));
+        let agreeing: Vec<i64> = vec![1, 1, 0, 0, 1, 1];
+        let e = effective_sample_size(&agreeing, &[0, 0, 1, 1, 2, 2]);
+        assert_eq!((e.n_eff, e.design_effect), (3.0, 2.0));
+        // Nothing varies: assume the repeats agree (the conservative end).
+        let e = effective_sample_size(&[0, 0, 0, 0], &[5, 5, 9, 9]);
+        assert_eq!((e.n_eff, e.clusters), (2.0, 2));
+        // Sparse cluster ids and deltas in {-1, 0, 1}.
+        let e = effective_sample_size(&[-1, -1, 0, 0, 1, 0], &[40, 40, 7, 7, 3, 3]);
+        assert!(e.n_eff >= 3.0 && e.n_eff <= 6.0, "{e:?}");
+        let empty = effective_sample_size(&[], &[]);
+        assert_eq!(empty.n_eff, 0.0);
+        let empty = clustered_wilson(&[], &[], 0.95);
+        assert_eq!(
+            empty.interval,
+            Interval {
+                low: 0.0,
+                high: 1.0
+            }
+        );
+    }
+
+    #[test]
+    fn wilson_effective_agrees_with_wilson_on_integers() {
+        for (x, n) in [
+            (0u64, 1u64),
+            (1, 1),
+            (19, 20),
+            (7, 13),
+            (950, 1000),
+            (0, 44),
+        ] {
+            assert_eq!(
+                wilson_effective(x as f64 / n as f64, n as f64, 0.95),
+                wilson(x, n, 0.95)
+            );
+        }
+        // A fractional effective size lies between its integer neighbours.
+        let (lo20, lo21) = (wilson(20, 20, 0.95).low, wilson(21, 21, 0.95).low);
+        let mid = wilson_effective(1.0, 20.5, 0.95).low;
+        assert!(lo20 < mid && mid < lo21);
+        assert_eq!(
+            wilson_effective(0.5, 0.0, 0.95),
+            Interval {
+                low: 0.0,
+                high: 1.0
+            }
+        );
+    }
+
+    /// (name, per-case (baseline, candidate) outcomes, n_eff, low, high) from `reference.py`:
+    /// Newcombe on the table divided by the design effect of the deltas.
+    #[test]
+    fn clustered_paired_diff_matches_the_reference() {
+        let both = (true, true);
+        let reg = (true, false);
+        let imp = (false, true);
+        let none = (false, false);
+        let mut identical_flips = repeat_case(&[both; 3], 7);
+        identical_flips.extend(repeat_case(&[reg; 3], 2));
+        identical_flips.push(vec![imp; 3]);
+        let mut mixed = repeat_case(&[both; 3], 12);
+        mixed.extend([
+            vec![both, reg, both],
+            vec![reg; 3],
+            vec![imp, none, imp],
+            vec![none; 3],
+            vec![reg, both, none],
+        ]);
+        let mut one_repeat = repeat_case(&[both], 7);
+        one_repeat.extend(repeat_case(&[reg], 3));
+        one_repeat.push(vec![imp]);
+        one_repeat.extend(repeat_case(&[none], 2));
+        let cases: Vec<PairedCase> = vec![
+            (
+                "identical_no_flips_K3",
+                repeat_case(&[both; 3], 10),
+                10.0,
+                -0.27753279986288926,
+                0.27753279986288926,
+            ),
+            (
+                "identical_flips_K3",
+                identical_flips,
+                10.0,
+                -0.4335045539031107,
+                0.2571796284827661,
+            ),
+            (
+                "mixed_K3",
+                mixed,
+                24.048780487804876,
+                -0.24078911045908746,
+                0.12020434838288513,
+            ),
+            (
+                "flips_cancel_in_every_case_K2",
+                repeat_case(&[reg, imp], 6),
+                12.0,
+                -0.4924368047325878,
+                0.4924368047325878,
+            ),
+            (
+                "one_repeat",
+                one_repeat,
+                13.0,
+                -0.4363439605641459,
+                0.16596997387022816,
+            ),
+        ];
+        for (name, per_case, n_eff, low, high) in cases {
+            let (pairs, clusters) = flatten(&per_case);
+            let (ci, effective) = clustered_paired_diff(&pairs, &clusters, 0.95);
+            close(effective.n_eff, n_eff, 1e-12, 0.0);
+            close(ci.low, low, 1e-12, 1e-15);
+            close(ci.high, high, 1e-12, 1e-15);
+            assert!(ci.low < ci.high, "{name}: {ci:?}");
+        }
+    }
+
+    /// Identical repeats: exactly the repeat-1 Newcombe interval, flips or not; no variation
+    /// never collapses to a point.
+    #[test]
+    fn clustered_paired_diff_with_identical_repeats_is_the_repeat_1_interval() {
+        for (a, b, c, d) in [
+            (10u64, 0u64, 0u64, 0u64),
+            (7, 2, 1, 0),
+            (30, 4, 1, 5),
+            (0, 0, 0, 3),
+        ] {
+            let mut one = Vec::new();
+            for (count, pair) in [
+                (a, (true, true)),
+                (b, (true, false)),
+                (c, (false, true)),
+                (d, (false, false)),
+            ] {
+                one.extend(std::iter::repeat_n(pair, count as usize));
+            }
+            let expected = newcombe_paired_diff(a, b, c, d, 0.95);
+            assert!(expected.low < expected.high);
+            for k in 1..=5 {
+                let per_case: Vec<Vec<(bool, bool)>> = one.iter().map(|&p| vec![p; k]).collect();
+                let (pairs, clusters) = flatten(&per_case);
+                let (ci, effective) = clustered_paired_diff(&pairs, &clusters, 0.95);
+                assert_eq!(ci, expected, "({a}, {b}, {c}, {d}) x {k}");
+                assert_eq!(effective.n_eff, one.len() as f64);
+            }
+        }
+        let (ci, _) = clustered_paired_diff(&[], &[], 0.95);
+        assert_eq!((ci.low, ci.high), (-1.0, 1.0));
+    }
+
+    #[test]
+    fn newcombe_effective_agrees_with_newcombe_on_integers() {
+        for (a, b, c, d) in [
+            (59u64, 16u64, 6u64, 80u64),
+            (44, 0, 0, 0),
+            (0, 5, 5, 0),
+            (2, 0, 0, 3),
+        ] {
+            assert_eq!(
+                newcombe_paired_diff_effective(a as f64, b as f64, c as f64, d as f64, 0.95),
+                newcombe_paired_diff(a, b, c, d, 0.95)
+            );
+        }
     }
 
     // ----- Minimum detectable effect -----------------------------------------------------

@@ -344,3 +344,82 @@ fn both_sides_are_checked_before_anything_runs() {
     .stderr_has("the baseline has 1 repeats per case and the candidate 3");
     assert_eq!(runs(), 1, "the candidate was not run");
 }
+
+/// 20 cases in two tags of ten: the candidate's mock answers `question 0` and `question 5`
+/// wrongly (both in `mixed`); nothing in `stable` flips.
+fn two_tags() -> Test {
+    let golden: String = (0..20)
+        .map(|i| {
+            let tag = if i < 10 { "mixed" } else { "stable" };
+            format!("{{\"id\": \"q{i:02}\", \"vars\": {{\"question\": \"question {i} end\"}}, \"expected\": \"question {i} end\", \"tags\": [\"{tag}\"]}}\n")
+        })
+        .collect();
+    let rules = "[[rules]]\nmatch = '(?s)terse.*question [05] end'\nresponse = 'no idea'\n";
+    let candidate = PROMPT.replace("Answer briefly.", "Answer terse.");
+    Test::new()
+        .file(PROMPT_PATH, PROMPT)
+        .file("prompts/candidate.toml", candidate)
+        .file("golden/rules.toml", rules)
+        .file(GOLDEN_PATH, golden)
+        .criteria(
+            CRITERIA_PATH,
+            "../golden/g.jsonl",
+            "[[scorers]]\nname = \"exact\"\ntype = \"exact\"\n\n[[gates]]\nmetric = \"pass_rate\"\nmin = 0.8\n",
+        )
+}
+
+/// With `--repeat 3` a 10-case tag with no flips printed `[+0.000, +0.000]`: its deltas have
+/// no variance, so the clustered normal interval collapsed to a point, claiming certainty
+/// that ten cases cannot give. Deterministic repeats carry no more information than one run,
+/// so every pass-rate interval (the whole set's and each tag's) at `--repeat 3` is the
+/// repeat-1 interval: Newcombe on the effective sample size.
+#[test]
+fn identical_repeats_give_every_pass_rate_interval_its_repeat_1_value() {
+    let test = two_tags();
+    let one = compare_slightly_worse(&test, &["--report", "json=r1.json"]);
+    one.code(0).stdout_has("2 regressions, 0 improvements");
+    let three = compare_slightly_worse(&test, &["--repeat", "3", "--report", "json=r3.json"]);
+    three
+        .code(0)
+        .stdout_has("6 regressions, 0 improvements")
+        .stdout_lacks("[+0.000, +0.000]");
+    let r1: Value = serde_json::from_str(&test.read("r1.json")).unwrap();
+    let r3: Value = serde_json::from_str(&test.read("r3.json")).unwrap();
+    assert_eq!(r3["repeats"], 3);
+    let method = r3["pass_rate"]["method"].as_str().unwrap();
+    assert!(
+        method.contains("clustered") && method.contains("20.0 effective pairs of 60"),
+        "{method}"
+    );
+    assert_eq!(r1["pass_rate"]["ci"], r3["pass_rate"]["ci"]);
+    let tag = |json: &Value, name: &str| {
+        json["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["tag"] == name)
+            .unwrap()
+            .clone()
+    };
+    for name in ["mixed", "stable"] {
+        let (t1, t3) = (tag(&r1, name), tag(&r3, name));
+        assert_eq!(t3["pairs"], 30, "{name}");
+        assert_eq!(t1["ci"], t3["ci"], "{name}");
+    }
+    // The stable tag: ten all-passing cases with no flip get Newcombe's zero-flip interval
+    // ±z²/(10 + z²), not a point.
+    let stable = tag(&r3, "stable");
+    assert_eq!(stable["delta"], 0.0);
+    assert_eq!(stable["regressions"], 0);
+    let z2 = 1.959_963_984_540_054_f64.powi(2);
+    assert_close(stable["ci"]["low"].as_f64().unwrap(), -z2 / (10.0 + z2));
+    assert_close(stable["ci"]["high"].as_f64().unwrap(), z2 / (10.0 + z2));
+    assert_eq!(stable["p_value"], 1.0);
+    // The mixed tag's interval contains its delta of -0.2 and is not a point either.
+    let mixed = tag(&r3, "mixed");
+    let (low, high) = (
+        mixed["ci"]["low"].as_f64().unwrap(),
+        mixed["ci"]["high"].as_f64().unwrap(),
+    );
+    assert!(low < -0.2 && -0.2 < high && high > 0.0, "[{low}, {high}]");
+}

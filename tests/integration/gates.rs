@@ -262,3 +262,42 @@ fn a_confidence_gate_tests_the_interval_not_the_point_estimate() {
     bad.run_with(&RUN)
         .input_error(&["criteria/c.toml", "confidence"]);
 }
+
+/// The issue's reproduction: 20 deterministic cases, all passing, and a 0.9 gate tested on
+/// its 95% interval. One run gives Wilson [0.839, 1] and fails. Five identical repeats used
+/// to be treated as 100 independent samples ([0.963, 1]) and passed; repeats of a
+/// deterministic case add no information, so the interval is case-clustered (Wilson on the
+/// effective sample size) and `--repeat 5` reports and fails on the very same interval.
+#[test]
+fn identical_repeats_do_not_turn_a_failing_confidence_gate_into_a_pass() {
+    let body = "[[scorers]]\nname = \"mentions_expected\"\ntype = \"contains\"\n\n\
+                [[gates]]\nmetric = \"pass_rate\"\nmin = 0.9\nconfidence = 0.95\n";
+    let test =
+        crate::support::numbered_project(20).criteria(CRITERIA_PATH, "../golden/g.jsonl", body);
+    let mut gates = Vec::new();
+    for repeat in ["1", "5"] {
+        let mut args = RUN.to_vec();
+        args.extend(["--repeat", repeat]);
+        let out = test.run_with(&args);
+        out.code(1)
+            .stdout_has("95% CI [0.839, 1.000], tested")
+            .stdout_has("verdict: FAIL");
+        let run = out.run_dir();
+        let gate = run.gate("pass_rate", None).clone();
+        assert_eq!(gate["value"], 1.0, "--repeat {repeat}");
+        assert_eq!(gate["passed"], false, "--repeat {repeat}");
+        assert_eq!(run.report["verdict"], "fail");
+        gates.push(gate);
+    }
+    assert_eq!(gates[0]["samples"], 20);
+    assert_eq!(gates[1]["samples"], 100);
+    // Wilson(20, 20) at 95%: z²/(20 + z²) below 1.
+    crate::support::assert_close(
+        gates[0]["interval"]["low"].as_f64().unwrap(),
+        0.838_874_841_947_180_6,
+    );
+    assert_eq!(
+        gates[0]["interval"], gates[1]["interval"],
+        "identical repeats give the repeat-1 interval"
+    );
+}

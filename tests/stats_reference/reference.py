@@ -30,6 +30,11 @@ shortest string that round-trips), so they never need Python. Sources, per stati
 - Minimum detectable drop: Connor (1987) sample-size formula solved numerically for the
   difference with scipy.optimize.brentq (the Rust code uses a closed form).
 - Holm: statsmodels multipletests(method="holm").
+- Rates with repeats: the effective sample size N / deff, with Kish's design effect taken as
+  the ratio of statsmodels' CR0 cluster-robust variance of the mean to its HC0 (independent)
+  variance, cross-checked with exact fractions; then statsmodels' Wilson interval on
+  (p * n_eff, n_eff), and the Newcombe function above on the table divided by deff (the
+  Rao-Scott adjustment).
 """
 
 import math
@@ -268,6 +273,86 @@ def mde_ref(n, psi, alpha, power):
 
 
 # --------------------------------------------------------------------------------------------
+# Rates with repeats: effective sample size (Kish design effect), Rao-Scott Wilson / Newcombe
+# --------------------------------------------------------------------------------------------
+
+def effective_ref(values, clusters):
+    """n_eff = N / deff with deff = CR0 cluster-robust variance of the mean over the HC0
+    (independent) variance, both from statsmodels OLS on a constant; cross-checked with exact
+    fractions. No variation at all -> n_eff = number of clusters; deff floored at 1 and
+    capped at the largest cluster."""
+    from fractions import Fraction
+    x = np.asarray(values, dtype=float)
+    g = np.asarray(clusters)
+    n = len(x)
+    groups, counts = np.unique(g, return_counts=True)
+    kmax = int(counts.max())
+    total = sum(Fraction(v) for v in values)
+    within = sum((Fraction(v) - total / n) ** 2 for v in values)
+    between = sum(
+        (sum(Fraction(v) for v, c in zip(values, clusters) if c == k) - int(m) * total / n) ** 2
+        for k, m in zip(groups, counts))
+    if within == 0:
+        return float(len(groups))
+    if between == 0:
+        exact = Fraction(n)
+    else:
+        exact = n * within / between
+    exact = min(max(exact, Fraction(n, kmax)), Fraction(n))
+    ones = np.ones_like(x)
+    var_c = float(sm.OLS(x, ones).fit(
+        cov_type="cluster", cov_kwds={"groups": g, "use_correction": False}).bse[0]) ** 2
+    var_0 = float(sm.OLS(x, ones).fit(cov_type="HC0").bse[0]) ** 2
+    deff = min(max(var_c / var_0, 1.0), float(kmax))
+    assert math.isclose(n / deff, float(exact), rel_tol=1e-9), (n / deff, exact)
+    return float(exact)
+
+
+def flatten(per_case):
+    values, clusters = [], []
+    for case, outcomes in enumerate(per_case):
+        for o in outcomes:
+            values.append(o)
+            clusters.append(case)
+    return values, clusters
+
+
+PROPORTION_CASES = [
+    ("identical_all_pass_K5", [[1] * 5] * 20, 0.95),
+    ("identical_19_of_20_K5", [[0] * 5] + [[1] * 5] * 19, 0.95),
+    ("flaky_K4", [[1, 1, 1, 1], [1, 0, 1, 1], [1, 1, 1, 1], [0, 0, 1, 0], [1, 1, 1, 1],
+                  [1, 1, 0, 1], [0, 0, 0, 0], [1, 1, 1, 1], [1, 0, 1, 0], [1, 1, 1, 1]], 0.95),
+    ("flaky_K4_90", [[1, 1, 1, 1], [1, 0, 1, 1], [1, 1, 1, 1], [0, 0, 1, 0], [1, 1, 1, 1],
+                     [1, 1, 0, 1], [0, 0, 0, 0], [1, 1, 1, 1], [1, 0, 1, 0], [1, 1, 1, 1]], 0.90),
+    ("same_rate_every_case_K5", [[1, 1, 1, 1, 0]] * 8, 0.95),
+    ("uneven", [[1, 1, 1], [0], [1, 0], [1, 1, 1, 1], [0, 0]], 0.95),
+    ("one_repeat", [[1], [0], [1], [1], [1], [0], [1]], 0.95),
+]
+
+PAIRED_CASES = [
+    ("identical_no_flips_K3", [[(1, 1)] * 3] * 10),
+    ("identical_flips_K3", [[(1, 1)] * 3] * 7 + [[(1, 0)] * 3] * 2 + [[(0, 1)] * 3]),
+    ("mixed_K3", [[(1, 1)] * 3] * 12 + [[(1, 1), (1, 0), (1, 1)], [(1, 0)] * 3,
+                  [(0, 1), (0, 0), (0, 1)], [(0, 0)] * 3, [(1, 0), (1, 1), (0, 0)]]),
+    ("flips_cancel_in_every_case_K2", [[(1, 0), (0, 1)]] * 6),
+    ("one_repeat", [[(1, 1)]] * 7 + [[(1, 0)]] * 3 + [[(0, 1)]] + [[(0, 0)]] * 2),
+]
+
+
+def paired_ref(per_case, conf):
+    pairs, clusters = flatten(per_case)
+    deltas = [c - b for b, c in pairs]
+    n_eff = effective_ref(deltas, clusters)
+    deff = len(pairs) / n_eff
+    a = sum(1 for b, c in pairs if b and c)
+    b_ = sum(1 for b, c in pairs if b and not c)
+    c_ = sum(1 for b, c in pairs if c and not b)
+    d = sum(1 for b, c in pairs if not b and not c)
+    lo, hi = newcombe_api(a / deff, b_ / deff, c_ / deff, d / deff, conf)
+    return n_eff, lo, hi
+
+
+# --------------------------------------------------------------------------------------------
 
 def main():
     print(f"# python {sys.version.split()[0]}, numpy {np.__version__}, scipy {scipy.__version__}, "
@@ -387,6 +472,23 @@ def main():
             print(f"# cont_1000 via scipy.stats.bootstrap(percentile, 20000, other random "
                   f"numbers): {sp.low:.5f} to {sp.high:.5f}")
             assert abs(sp.low - lo) < 0.002 and abs(sp.high - hi) < 0.002
+
+    print("\n## clustered wilson: (name, confidence, n_eff, low, high)  [Wilson on n_eff; statsmodels]")
+    for name, per_case, conf in PROPORTION_CASES:
+        values, clusters = flatten(per_case)
+        n_eff = effective_ref(values, clusters)
+        p = sum(values) / len(values)
+        lo, hi = wilson_ref(p * n_eff, n_eff, conf)
+        if p == 0:
+            lo = 0.0
+        if p == 1:
+            hi = 1.0
+        print(f'("{name}", {conf}, {r(n_eff)}, {r(lo)}, {r(hi)}),')
+
+    print("\n## clustered newcombe: (name, n_eff, low, high)  [Newcombe on the table / deff, 0.95]")
+    for name, per_case in PAIRED_CASES:
+        n_eff, lo, hi = paired_ref(per_case, 0.95)
+        print(f'("{name}", {r(n_eff)}, {r(lo)}, {r(hi)}),')
 
 
 if __name__ == "__main__":

@@ -123,18 +123,8 @@ pub fn terminal(c: &Comparison) -> String {
             );
         }
     }
-    flips(
-        &mut out,
-        "regressions (pass -> fail)",
-        &c.regressions,
-        &c.golden.path,
-    );
-    flips(
-        &mut out,
-        "improvements (fail -> pass)",
-        &c.improvements,
-        &c.golden.path,
-    );
+    flips(&mut out, "regressions (pass -> fail)", &c.regressions, c);
+    flips(&mut out, "improvements (fail -> pass)", &c.improvements, c);
     if !c.largest_drops.is_empty() {
         let _ = writeln!(out, "\nlargest score drops");
         for d in &c.largest_drops {
@@ -156,7 +146,17 @@ pub fn terminal(c: &Comparison) -> String {
     out
 }
 
-fn flips(out: &mut String, title: &str, list: &[Flip], golden: &str) {
+/// ` #2` for repeat 2 when a case ran more than once: its flips are otherwise alike.
+fn repeat_mark(c: &Comparison, f: &Flip) -> String {
+    if c.repeats > 1 {
+        format!(" #{}", f.repeat)
+    } else {
+        String::new()
+    }
+}
+
+fn flips(out: &mut String, title: &str, list: &[Flip], c: &Comparison) {
+    let golden = &c.golden.path;
     let _ = writeln!(out, "\n{title}: {}", list.len());
     for f in list.iter().take(MAX_FLIPS_SHOWN) {
         let tags = if f.tags.is_empty() {
@@ -167,8 +167,9 @@ fn flips(out: &mut String, title: &str, list: &[Flip], golden: &str) {
         let must = if f.must_pass { "  MUST PASS" } else { "" };
         let _ = writeln!(
             out,
-            "  {}  {golden}:{}{tags}{must}",
+            "  {}{}  {golden}:{}{tags}{must}",
             super::format::inline(&f.id),
+            repeat_mark(c, f),
             f.line
         );
         for reason in &f.reasons {
@@ -288,8 +289,9 @@ pub fn markdown(c: &Comparison) -> String {
         for f in list {
             let _ = writeln!(
                 out,
-                "| `{}`{} | {} | `{}:{}` | {} |",
+                "| `{}`{}{} | {} | `{}:{}` | {} |",
                 cell(&f.id),
+                repeat_mark(c, f),
                 if f.must_pass { " (must pass)" } else { "" },
                 cell(&f.tags.join(", ")),
                 c.golden.path,

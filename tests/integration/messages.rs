@@ -67,3 +67,33 @@ fn a_tag_on_every_case_is_warned_about() {
         .code(0)
         .stderr_has("every case is tagged \"greeting\"");
 }
+
+#[test]
+fn regressions_with_repeats_name_the_repeat() {
+    let t = Test::project()
+        .file(
+            "prompts/candidate.toml",
+            PROMPT.replace("Answer briefly.", "Answer terse."),
+        )
+        .file(
+            "golden/rules.toml",
+            "[[rules]]\nmatch = '(?s)terse.*2\\+2'\nresponse = 'no idea'\n",
+        );
+    let out = t.run_with(&[
+        "compare",
+        "--baseline",
+        PROMPT_PATH,
+        "--candidate",
+        "prompts/candidate.toml",
+        "--criteria",
+        CRITERIA_PATH,
+        "--mock-rules",
+        "golden/rules.toml",
+        "--repeat",
+        "2",
+        "--no-progress",
+    ]);
+    out.code(1)
+        .stdout_has("math-001 #0")
+        .stdout_has("math-001 #1");
+}

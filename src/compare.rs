@@ -191,9 +191,20 @@ fn summary(side: &Side) -> SideSummary {
 /// judged on its number of cases instead of collapsing to `[0, 0]`. The same function judges
 /// the whole set and every tag.
 fn pass_rates(pairs: &[Pair<'_>], repeats: u32, alpha: f64) -> PassRateComparison {
+    pass_rates_by(pairs, repeats, alpha, Sample::passed)
+}
+
+/// The paired pass-rate comparison with `passed` deciding what passing means (the whole
+/// sample, or one scorer's verdict).
+fn pass_rates_by(
+    pairs: &[Pair<'_>],
+    repeats: u32,
+    alpha: f64,
+    passed: impl Fn(&Sample) -> bool,
+) -> PassRateComparison {
     let (mut a, mut b, mut c, mut d) = (0u64, 0u64, 0u64, 0u64);
     for pair in pairs {
-        match (pair.base.passed(), pair.cand.passed()) {
+        match (passed(pair.base), passed(pair.cand)) {
             (true, true) => a += 1,
             (true, false) => b += 1,
             (false, true) => c += 1,
@@ -232,13 +243,13 @@ fn pass_rates(pairs: &[Pair<'_>], repeats: u32, alpha: f64) -> PassRateCompariso
     } else {
         let deltas: Vec<f64> = pairs
             .iter()
-            .map(|p| p.cand.passed() as u8 as f64 - p.base.passed() as u8 as f64)
+            .map(|p| passed(p.cand) as u8 as f64 - passed(p.base) as u8 as f64)
             .collect();
         let clusters: Vec<usize> = pairs.iter().map(|p| p.base.case).collect();
         let (_, p_value) = clustered(&deltas, &clusters);
         let outcomes: Vec<(bool, bool)> = pairs
             .iter()
-            .map(|p| (p.base.passed(), p.cand.passed()))
+            .map(|p| (passed(p.base), passed(p.cand)))
             .collect();
         let (ci, effective) = stats::clustered_paired_diff(&outcomes, &clusters, CONFIDENCE);
         PassRateComparison {
@@ -465,7 +476,38 @@ pub fn compare(inputs: &Inputs<'_>, baseline: &Side, candidate: &Side) -> Compar
         .map(|p| flip(golden, inputs.must_pass, p.base))
         .collect();
 
-    let policy = judge_policy(&inputs.policy, &pass_rate, &scorers);
+    // `pass_rate:<scorer>` is judged like the overall pass rate (McNemar, Newcombe), on
+    // that scorer's pass/fail over the cases it applies to; a failed call fails it.
+    let scorer_rate = match &inputs.policy.metric {
+        Metric::ScorerPassRate(name) => inputs.scorers.slot(name).map(|slot| {
+            let applies: Vec<Pair<'_>> = pairs
+                .iter()
+                .filter(|p| {
+                    inputs
+                        .scorers
+                        .slots_for_case(p.base.case)
+                        .any(|s| s == slot)
+                })
+                .map(|p| Pair {
+                    base: p.base,
+                    cand: p.cand,
+                })
+                .collect();
+            pass_rates_by(&applies, inputs.repeats, alpha, |sample| {
+                sample
+                    .scores
+                    .as_ref()
+                    .and_then(|scores| scores.iter().find(|s| s.slot == slot))
+                    .is_some_and(|s| s.passed)
+            })
+        }),
+        _ => None,
+    };
+    let policy = judge_policy(
+        &inputs.policy,
+        scorer_rate.as_ref().unwrap_or(&pass_rate),
+        &scorers,
+    );
     let mut reasons = Vec::new();
     if candidate.report.judgement.verdict != Verdict::Pass {
         let failed: Vec<String> = candidate
@@ -561,23 +603,23 @@ fn judge_policy(
 ) -> PolicyResult {
     let metric = &policy.metric;
     let (delta, ci, p_value) = match metric {
-        Metric::ScorerMean(name) | Metric::ScorerPassRate(name) => {
-            match scorers.iter().find(|s| &s.name == name) {
-                Some(s) => (s.mean_delta, s.ci, s.p_value),
-                None => (
-                    0.0,
-                    Interval {
-                        low: 0.0,
-                        high: 0.0,
-                    },
-                    1.0,
-                ),
-            }
-        }
+        Metric::ScorerMean(name) => match scorers.iter().find(|s| &s.name == name) {
+            Some(s) => (s.mean_delta, s.ci, s.p_value),
+            None => (
+                0.0,
+                Interval {
+                    low: 0.0,
+                    high: 0.0,
+                },
+                1.0,
+            ),
+        },
         _ => (pass_rate.delta, pass_rate.ci, pass_rate.p_value),
     };
     let worse = match &metric {
-        Metric::PassRate => pass_rate.regressions > pass_rate.improvements,
+        Metric::PassRate | Metric::ScorerPassRate(_) => {
+            pass_rate.regressions > pass_rate.improvements
+        }
         _ => delta < 0.0,
     };
     let repeats = (pass_rate.both_pass
@@ -590,7 +632,9 @@ fn judge_policy(
     // Per case (repeats add no independent evidence), the narrowest interval this set
     // allows; for a mean, as for an all-passing baseline.
     let baseline_passes = match &metric {
-        Metric::PassRate => (pass_rate.both_pass + pass_rate.regressions) / repeats.max(1),
+        Metric::PassRate | Metric::ScorerPassRate(_) => {
+            (pass_rate.both_pass + pass_rate.regressions) / repeats.max(1)
+        }
         _ => cases,
     };
     let too_small = policy.max_drop.and_then(|max_drop| {

@@ -429,12 +429,14 @@ fn check_gates(criteria: &Criteria, golden: &GoldenSet, scorers: &ScorerSet) -> 
         let at = || Location::file(&criteria.path);
         match &policy.metric {
             Metric::PassRate => {}
-            Metric::ScorerMean(name) if scorers.slot(name).is_some() => {}
-            Metric::ScorerMean(name) => {
+            Metric::ScorerMean(name) | Metric::ScorerPassRate(name)
+                if scorers.slot(name).is_some() => {}
+            Metric::ScorerMean(name) | Metric::ScorerPassRate(name) => {
                 return Err(Error::input(
                     at(),
                     format!(
-                        "[compare] metric mean:{name}: no scorer is named {name:?} (scorers: {})",
+                        "[compare] metric {}: no scorer is named {name:?} (scorers: {})",
+                        policy.metric,
                         scorers.names.join(", ")
                     ),
                 ));
@@ -442,7 +444,9 @@ fn check_gates(criteria: &Criteria, golden: &GoldenSet, scorers: &ScorerSet) -> 
             other => {
                 return Err(Error::input(
                     at(),
-                    format!("[compare] metric {other}: compare judges pass_rate or mean:<scorer>"),
+                    format!(
+                        "[compare] metric {other}: compare judges pass_rate, pass_rate:<scorer> or mean:<scorer>"
+                    ),
                 ));
             }
         }

@@ -423,3 +423,25 @@ fn identical_repeats_give_every_pass_rate_interval_its_repeat_1_value() {
     );
     assert!(low < -0.2 && -0.2 < high && high > 0.0, "[{low}, {high}]");
 }
+
+/// `[compare] metric = "pass_rate:<scorer>"` is judged as gates judge it: McNemar on that
+/// scorer's pass/fail.
+#[test]
+fn a_scorer_pass_rate_is_a_compare_metric_judged_by_mcnemar() {
+    let test = slightly_worse(400).criteria(
+        CRITERIA_PATH,
+        "../golden/g.jsonl",
+        "[[scorers]]\nname = \"exact\"\ntype = \"exact\"\n\n[[gates]]\nmetric = \"pass_rate\"\nmin = 0.8\n\n[compare]\nmetric = \"pass_rate:exact\"\n",
+    );
+    let out = compare_slightly_worse(&test, &["--report", "json=cmp.json"]);
+    out.code(1);
+    let json: serde_json::Value = serde_json::from_str(&test.read("cmp.json")).unwrap();
+    let policy = &json["policy"];
+    assert_eq!(policy["metric"], "pass_rate:exact");
+    assert!(
+        policy["significantly_worse"].as_bool().unwrap(),
+        "{policy:#}"
+    );
+    assert_close(policy["delta"].as_f64().unwrap(), -0.1);
+    assert_eq!(json["pass_rate"]["p_value"], policy["p_value"]);
+}

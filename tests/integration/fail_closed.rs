@@ -52,8 +52,11 @@ fn a_case_without_any_scorer_is_refused() {
 fn a_compare_metric_must_name_a_real_scorer_and_a_supported_kind() {
     for (metric, needle) in [
         ("mean:nonexistent", "no scorer is named"),
-        ("pass_rate:mentions_expected", "pass_rate or mean"),
-        ("p95_latency_ms", "pass_rate or mean"),
+        ("pass_rate:nonexistent", "no scorer is named"),
+        (
+            "p95_latency_ms",
+            "compare judges pass_rate, pass_rate:<scorer> or mean",
+        ),
     ] {
         let test = Test::project().criteria(
             CRITERIA_PATH,

@@ -1,4 +1,4 @@
-//! The promotion ledger: append-only JSONL, one entry per approve, promote or rollback, each
+//! The promotion ledger: append-only JSONL, one entry per approve, promote, canary or rollback, each
 //! carrying the hash of the entry before it, so an edited, deleted, inserted or reordered
 //! entry breaks the chain. Appends hold an exclusive lock on a sidecar lock file (under
 //! `.promptgate/`, so a refused promotion leaves the ledger itself untouched), and re-read

@@ -19,7 +19,8 @@ trap 'rm -rf "$work"' EXIT
 cp -r prompts criteria golden promptgate.toml "$work/"
 cd "$work"
 
-# v1 live everywhere; a passing edit of it (max_tokens) live in dev, exported as prod's canary.
+# v1 live everywhere; a passing edit of it (max_tokens) live in dev and staging, approved for
+# prod and recorded as prod's canary (`promptgate canary`), which the export renders.
 "$bin" run --prompt prompts/support-v1.toml --criteria criteria/support.toml --no-progress --out runs/v1 > /dev/null
 # The demo prompt is sensitive: prod needs an approver other than the promoter.
 "$bin" approve prompts/support-v1.toml --env prod --actor reviewer@example.com > /dev/null
@@ -28,12 +29,15 @@ for env in dev staging prod; do
 done
 sed 's/^max_tokens = 300$/max_tokens = 301/' prompts/support-v1.toml > prompts/support-v1b.toml
 "$bin" run --prompt prompts/support-v1b.toml --criteria criteria/support.toml --no-progress --out runs/v1b > /dev/null
-"$bin" promote prompts/support-v1b.toml --to dev --evidence runs/v1b/* --actor ci@example.com > /dev/null
-canary=$("$bin" hash prompts/support-v1b.toml | sed -n 's/^short: //p')
+for env in dev staging; do
+  "$bin" promote prompts/support-v1b.toml --to "$env" --evidence runs/v1b/* --actor ci@example.com > /dev/null
+done
 
 "$bin" export flagd > prod.json
 "$bin" export flagd --env dev -o dev.json 2> /dev/null
-"$bin" export flagd --env prod --canary "$canary" --percent 10 > canary.json
+"$bin" approve prompts/support-v1b.toml --env prod --actor reviewer@example.com > /dev/null
+"$bin" canary prompts/support-v1b.toml --env prod --percent 10 --evidence runs/v1b/* --actor ci@example.com > /dev/null
+"$bin" export flagd --env prod > canary.json
 
 "$venv/bin/python" - "$schemas" prod.json dev.json canary.json <<'PY'
 import json, pathlib, sys

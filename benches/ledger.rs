@@ -61,6 +61,7 @@ fn main() {
             previous_version: (seq > 3).then(|| versions[(((seq / 3) + 1) % 2) as usize].clone()),
             version,
             env: env.into(),
+            percent: None,
             evidence: Some(Evidence {
                 run_id: format!("20261126T120000000Z-{seq:06x}"),
                 report_sha256: promptgate::digest::sha256_id(&seq.to_le_bytes()),

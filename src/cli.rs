@@ -7,8 +7,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::backend::BackendKind;
 use crate::commands::{
-    self, ApproveRequest, CompareRequest, FlagdRequest, GateRequest, MergeRequest, PromoteRequest,
-    ReportRequest, RollbackRequest, RunRequest,
+    self, ApproveRequest, CanaryRequest, CompareRequest, FlagdRequest, GateRequest, MergeRequest,
+    PromoteRequest, ReportRequest, RollbackRequest, RunRequest,
 };
 use crate::error::{Error, Result};
 use crate::plan::{self, RunOptions};
@@ -57,6 +57,9 @@ pub enum Command {
     Approve(ApproveArgs),
     /// Promote a prompt version to an environment on the evidence of a passing run.
     Promote(PromoteArgs),
+    /// Serve a version to a share of an environment's traffic, on the same conditions as a
+    /// promotion, recorded on the ledger (`export flagd` renders it); --end ends it.
+    Canary(CanaryArgs),
     /// Re-point an environment to the previously live version (or --to one that was live).
     Rollback(RollbackArgs),
     /// Print a stored (promoted) prompt file byte for byte.
@@ -93,14 +96,13 @@ pub struct FlagdArgs {
     #[arg(long, value_name = "ENV")]
     pub env: Option<String>,
 
-    /// A stored version (full or 12-digit short) served to --percent of traffic through a
-    /// `fractional` rule.
-    #[arg(long, value_name = "VERSION", requires = "percent")]
+    /// Removed: a canary is recorded with `promptgate canary`, and exported from the ledger.
+    #[arg(long, value_name = "VERSION", hide = true)]
     pub canary: Option<String>,
 
-    /// Share of traffic, 0 to 100, the canary gets.
-    #[arg(long, value_name = "P", requires = "canary", value_parser = clap::value_parser!(u8).range(0..=100))]
-    pub percent: Option<u8>,
+    /// Removed with --canary.
+    #[arg(long, value_name = "P", hide = true)]
+    pub percent: Option<String>,
 
     /// Write to FILE instead of standard output.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
@@ -153,6 +155,45 @@ pub struct PromoteArgs {
     /// The finished run directory that passed the gate for this version.
     #[arg(long, value_name = "RUN_DIR")]
     pub evidence: PathBuf,
+
+    #[command(flatten)]
+    pub actor: ActorArgs,
+
+    /// Why (recorded on the ledger).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Refused (exit 1, nothing recorded) on exactly the conditions `promote` is: the \
+    evidence run passed when judged again, ran this exact prompt version, its criteria file is \
+    unchanged, its golden hash is the pinned one, the version is live in the previous environment, \
+    and, for a sensitive prompt, enough distinct approvers other than the actor approved this \
+    version for this environment. Something else must be live in ENV. A later canary in ENV \
+    replaces this one; --end, --percent 0, a promotion or a rollback in ENV ends it."
+)]
+pub struct CanaryArgs {
+    /// Prompt file whose version gets the traffic (kept byte for byte in the store); with
+    /// --end, the prompt file or the prompt's id.
+    #[arg(value_name = "PROMPT")]
+    pub prompt: PathBuf,
+
+    /// Environment whose traffic is split.
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+
+    /// Share of the environment's traffic, 1 to 100, the version gets (0 ends the canary).
+    #[arg(long, value_name = "P", required_unless_present = "end", conflicts_with = "end", value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub percent: Option<u8>,
+
+    /// End the canary recorded for this prompt in ENV.
+    #[arg(long)]
+    pub end: bool,
+
+    /// The finished run directory that passed the gate for this version.
+    #[arg(long, value_name = "RUN_DIR", conflicts_with = "end")]
+    pub evidence: Option<PathBuf>,
 
     #[command(flatten)]
     pub actor: ActorArgs,
@@ -580,6 +621,15 @@ impl Cli {
                 actor: args.actor.actor,
                 reason: args.reason,
             }),
+            Command::Canary(args) => C::Canary(CanaryRequest {
+                prompt: args.prompt,
+                env: args.env,
+                percent: args.percent,
+                end: args.end,
+                evidence: args.evidence,
+                actor: args.actor.actor,
+                reason: args.reason,
+            }),
             Command::Rollback(args) => C::Rollback(RollbackRequest {
                 prompt_id: args.prompt_id,
                 env: args.env,
@@ -600,12 +650,17 @@ impl Cli {
                 max_age_days: args.max_age_days,
             },
             Command::Export(args) => match args.command {
-                ExportCommand::Flagd(args) => C::ExportFlagd(FlagdRequest {
-                    env: args.env,
-                    canary: args.canary,
-                    percent: args.percent,
-                    output: args.output,
-                }),
+                ExportCommand::Flagd(args) => {
+                    if args.canary.is_some() || args.percent.is_some() {
+                        return Err(Error::usage(
+                            "export flagd no longer takes --canary or --percent: it renders what the ledger records. Record a canary with `promptgate canary PROMPT --env ENV --percent P --evidence RUN_DIR` (refused as `promote` would be), then export",
+                        ));
+                    }
+                    C::ExportFlagd(FlagdRequest {
+                        env: args.env,
+                        output: args.output,
+                    })
+                }
             },
         })
     }

@@ -16,7 +16,9 @@ use crate::error::{Error, Result};
 use crate::exit::Outcome;
 use crate::governance;
 
-pub use crate::governance::{ApproveRequest, FlagdRequest, PromoteRequest, RollbackRequest};
+pub use crate::governance::{
+    ApproveRequest, CanaryRequest, FlagdRequest, PromoteRequest, RollbackRequest,
+};
 pub use compare::CompareRequest;
 pub use gate::GateRequest;
 pub use merge::MergeRequest;
@@ -34,6 +36,7 @@ pub enum Command {
     Golden(PathBuf),
     Approve(ApproveRequest),
     Promote(PromoteRequest),
+    Canary(CanaryRequest),
     Rollback(RollbackRequest),
     Show(String),
     Status { json: bool },
@@ -54,6 +57,7 @@ pub fn execute(command: Command) -> Result<Outcome> {
         Command::Golden(golden) => inspect::golden(&golden),
         Command::Approve(request) => governance::approve(&cwd()?, &request),
         Command::Promote(request) => governance::promote(&cwd()?, &request),
+        Command::Canary(request) => governance::canary(&cwd()?, &request),
         Command::Rollback(request) => governance::rollback(&cwd()?, &request),
         Command::Show(version) => governance::show(&cwd()?, &version),
         Command::Status { json } => governance::status(&cwd()?, json),

@@ -22,7 +22,9 @@ pub fn approve(cwd: &Path, req: &ApproveRequest) -> Result<Outcome> {
     gov.check_env(env)?;
     let actor = actor(req.actor.as_deref())?;
     let (prompt, _) = read_prompt(&req.prompt)?;
-    let mut locked = match gov.ledger.lock(Reading::Indexed)? {
+    // What an approval records (the version live before it) is read from the whole
+    // ledger, never from the state index alone.
+    let mut locked = match gov.ledger.lock(Reading::Whole)? {
         Ok(locked) => locked,
         Err(t) => return Ok(tampered(&gov, &t)),
     };
@@ -43,6 +45,7 @@ pub fn approve(cwd: &Path, req: &ApproveRequest) -> Result<Outcome> {
         prompt_id: prompt.id.clone(),
         version: prompt.version.clone(),
         env: env.to_string(),
+        percent: None,
         previous_version: previous,
         evidence: None,
         approvals: Vec::new(),

@@ -1,5 +1,6 @@
 //! `promptgate export flagd`: OpenFeature flagd flag definitions, one flag per prompt with
-//! every promoted version as a variant, the environment's live one as default.
+//! every promoted version as a variant, the environment's live one as default, and the
+//! canary the ledger records there, if any, as a `fractional` rule.
 
 use std::path::{Path, PathBuf};
 
@@ -9,13 +10,12 @@ use super::{Governance, note, tampered};
 use crate::digest;
 use crate::error::{Error, Result};
 use crate::exit::Outcome;
+use crate::ledger::Reading;
 use crate::prompt::Prompt;
 use crate::report::terminal::print_stdout;
 
 pub struct FlagdRequest {
     pub env: Option<String>,
-    pub canary: Option<String>,
-    pub percent: Option<u8>,
     pub output: Option<PathBuf>,
 }
 
@@ -31,36 +31,13 @@ pub fn export_flagd(cwd: &Path, req: &FlagdRequest) -> Result<Outcome> {
         None => gov.environments.last().cloned().unwrap_or_default(),
     };
     gov.check_env(&env)?;
-    let snapshot = match gov.ledger.load()? {
+    // What is exported is deployed: it is read from the whole ledger, every entry checked,
+    // never from the state index alone.
+    let snapshot = match gov.ledger.load_reading(Reading::Whole)? {
         Ok(snapshot) => snapshot,
         Err(t) => return Ok(tampered(&gov, &t)),
     };
     let state = &snapshot.state;
-    let canary = match (&req.canary, req.percent) {
-        (Some(query), Some(percent)) => {
-            if percent > 100 {
-                return Err(Error::usage("--percent takes 0 to 100"));
-            }
-            let prompt = Prompt::load(&gov.find_stored(query)?)?;
-            match state.live(&prompt.id, &env) {
-                None => {
-                    return Err(Error::usage(format!(
-                        "--canary {query}: {} has nothing live in {env} to split traffic with",
-                        prompt.id
-                    )));
-                }
-                Some(entry) if entry.version == prompt.version => {
-                    return Err(Error::usage(format!(
-                        "--canary {query} is already live in {env}: a canary is a version that is not"
-                    )));
-                }
-                Some(_) => {}
-            }
-            Some((prompt, percent))
-        }
-        (None, None) => None,
-        _ => return Err(Error::usage("--canary and --percent go together")),
-    };
     let mut flags = serde_json::Map::new();
     for (id, history) in &state.prompts {
         let Some(live) = state.live(id, &env) else {
@@ -86,11 +63,16 @@ pub fn export_flagd(cwd: &Path, req: &FlagdRequest) -> Result<Outcome> {
                 "by": live.actor,
             },
         });
-        if let Some((prompt, percent)) = &canary
-            && prompt.id == *id
-        {
-            let canary_short = prompt.short_version().to_string();
-            variants.insert(canary_short.clone(), variant(prompt));
+        if let Some(canary) = state.canary(id, &env) {
+            let percent = canary.percent;
+            let canary_short = digest::short(&canary.version).to_string();
+            let prompt = gov.load_stored(&canary.version)?;
+            variants.insert(canary_short.clone(), variant(&prompt));
+            // flagd's metadata holds only strings, numbers and booleans.
+            flag["metadata"]["canaryVersion"] = json!(canary.version);
+            flag["metadata"]["canaryPercent"] = json!(percent);
+            flag["metadata"]["canarySince"] = json!(canary.ts);
+            flag["metadata"]["canaryBy"] = json!(canary.actor);
             flag["targeting"] = json!({
                 "fractional": [
                     [canary_short, percent],

@@ -6,6 +6,7 @@
 
 mod approve;
 mod audit;
+mod canary;
 mod flagd;
 mod git;
 pub mod policy;
@@ -27,6 +28,7 @@ use crate::prompt::Prompt;
 
 pub use approve::{ApproveRequest, approve};
 pub use audit::audit;
+pub use canary::{CanaryRequest, canary};
 pub use flagd::{FlagdRequest, export_flagd};
 pub use promote::{PromoteRequest, promote};
 pub use rollback::{RollbackRequest, rollback};

@@ -13,7 +13,8 @@ use crate::error::{Error, Location, Result};
 use crate::exit::Outcome;
 use crate::gate::Verdict;
 use crate::judging::Judging;
-use crate::ledger::{self, Action, NewEntry, Reading};
+use crate::ledger::{self, Action, NewEntry, Reading, State};
+use crate::prompt::Prompt;
 use crate::report::terminal::print_stdout;
 use crate::rundir::calls::{self, ReadMode};
 use crate::rundir::{self, Manifest, Report, Status};
@@ -109,15 +110,106 @@ fn judge_again(gov: &Governance, dir: &Path, manifest: &Manifest) -> Result<Reju
     })
 }
 
+/// A prompt file and the evidence run it is promoted (or canaried) on, read and judged
+/// again before the lock is taken: judging a large run must not hold up other appends.
+pub(super) struct Candidate {
+    pub prompt: Prompt,
+    pub bytes: Vec<u8>,
+    run: EvidenceRun,
+    rejudged: Rejudgement,
+    evidence_shown: String,
+}
+
+pub(super) fn candidate(gov: &Governance, prompt: &Path, evidence: &Path) -> Result<Candidate> {
+    let (prompt, bytes) = read_prompt(prompt)?;
+    let run = load_evidence(evidence)?;
+    let rejudged = judge_again(gov, evidence, &run.manifest)?;
+    Ok(Candidate {
+        prompt,
+        bytes,
+        run,
+        rejudged,
+        evidence_shown: evidence.display().to_string(),
+    })
+}
+
+impl Candidate {
+    /// The policy's decision on putting this version in `env` (the `env_index`th
+    /// environment) by `actor`, on the state of the whole ledger.
+    pub(super) fn decide(
+        &self,
+        gov: &Governance,
+        state: &State,
+        env: &str,
+        env_index: usize,
+        actor: &str,
+    ) -> Decision {
+        let (prompt, run, rejudged) = (&self.prompt, &self.run, &self.rejudged);
+        let m = &run.manifest;
+        let approvers = state.approvers(&prompt.id, &prompt.version, env);
+        let facts = PromotionFacts {
+            prompt: PromptFacts {
+                id: &prompt.id,
+                version: &prompt.version,
+                sensitive: prompt.sensitive,
+            },
+            env,
+            previous_env: env_index.checked_sub(1).map(|i| {
+                let name = gov.environments[i].as_str();
+                PreviousEnv {
+                    name,
+                    live: state.live_version(&prompt.id, name),
+                }
+            }),
+            actor,
+            approvers: &approvers,
+            required_approvals: gov.approvals.get(env).copied().unwrap_or(0) as usize,
+            evidence: EvidenceFacts {
+                shown: &self.evidence_shown,
+                run_id: &m.run_id,
+                status: m.status,
+                prompt_id: &m.identity.prompt.id,
+                prompt_version: &m.identity.prompt.version,
+                golden_hash: &m.identity.golden.hash,
+                criteria_path: &m.identity.criteria.path,
+                criteria_version: m.identity.criteria.version,
+                criteria_hash: &m.identity.criteria.hash,
+                report: RecordedReport {
+                    run_id: &run.report.run_id,
+                    prompt_version: &run.report.identity.prompt.version,
+                    criteria_hash: &run.report.identity.criteria.hash,
+                    verdict: run.report.judgement.verdict,
+                },
+                judged: rejudged.verdict,
+            },
+            criteria: match &rejudged.judging {
+                Err(error) => CriteriaNow::Unreadable(error.clone()),
+                Ok(judging) => CriteriaNow::Loaded {
+                    version: judging.criteria.version,
+                    hash: &judging.criteria.hash,
+                    golden_pin: &judging.criteria.golden.sha256,
+                },
+            },
+        };
+        policy::decide_promotion(&facts)
+    }
+
+    /// The evidence as the ledger records it.
+    pub(super) fn evidence(&self) -> ledger::Evidence {
+        ledger::Evidence {
+            run_id: self.run.manifest.run_id.clone(),
+            report_sha256: self.run.report_sha256.clone(),
+        }
+    }
+}
+
 pub fn promote(cwd: &Path, req: &PromoteRequest) -> Result<Outcome> {
     let gov = Governance::load(cwd)?;
     let env = req.env.as_str();
     let env_index = gov.check_env(env)?;
     let actor = actor(req.actor.as_deref())?;
-    let (prompt, bytes) = read_prompt(&req.prompt)?;
-    let run = load_evidence(&req.evidence)?;
-    // Judged before the lock is taken: judging a large run must not hold up other appends.
-    let rejudged = judge_again(&gov, &req.evidence, &run.manifest)?;
+    let candidate = candidate(&gov, &req.prompt, &req.evidence)?;
+    let prompt = &candidate.prompt;
     // A promotion counts approvals and checks the previous environment: it reads the whole
     // ledger rather than trust the state index, a cache anyone with the folder could edit.
     let mut locked = match gov.ledger.lock(Reading::Whole)? {
@@ -134,54 +226,7 @@ pub fn promote(cwd: &Path, req: &PromoteRequest) -> Result<Outcome> {
         ));
         return Ok(Outcome::Passed);
     }
-    let m = &run.manifest;
-    let evidence_shown = req.evidence.display().to_string();
-    let approvers = state.approvers(&prompt.id, &prompt.version, env);
-    let facts = PromotionFacts {
-        prompt: PromptFacts {
-            id: &prompt.id,
-            version: &prompt.version,
-            sensitive: prompt.sensitive,
-        },
-        env,
-        previous_env: env_index.checked_sub(1).map(|i| {
-            let name = gov.environments[i].as_str();
-            PreviousEnv {
-                name,
-                live: state.live_version(&prompt.id, name),
-            }
-        }),
-        actor: &actor,
-        approvers: &approvers,
-        required_approvals: gov.approvals.get(env).copied().unwrap_or(0) as usize,
-        evidence: EvidenceFacts {
-            shown: &evidence_shown,
-            run_id: &m.run_id,
-            status: m.status,
-            prompt_id: &m.identity.prompt.id,
-            prompt_version: &m.identity.prompt.version,
-            golden_hash: &m.identity.golden.hash,
-            criteria_path: &m.identity.criteria.path,
-            criteria_version: m.identity.criteria.version,
-            criteria_hash: &m.identity.criteria.hash,
-            report: RecordedReport {
-                run_id: &run.report.run_id,
-                prompt_version: &run.report.identity.prompt.version,
-                criteria_hash: &run.report.identity.criteria.hash,
-                verdict: run.report.judgement.verdict,
-            },
-            judged: rejudged.verdict,
-        },
-        criteria: match &rejudged.judging {
-            Err(error) => CriteriaNow::Unreadable(error.clone()),
-            Ok(judging) => CriteriaNow::Loaded {
-                version: judging.criteria.version,
-                hash: &judging.criteria.hash,
-                golden_pin: &judging.criteria.golden.sha256,
-            },
-        },
-    };
-    let approvals = match policy::decide_promotion(&facts) {
+    let approvals = match candidate.decide(&gov, state, env, env_index, &actor) {
         Decision::Allowed { approvals } => approvals,
         Decision::Refused(refusals) => {
             for refusal in &refusals {
@@ -195,18 +240,16 @@ pub fn promote(cwd: &Path, req: &PromoteRequest) -> Result<Outcome> {
             return Ok(Outcome::Failed);
         }
     };
-    gov.store_prompt(&prompt.version, &bytes)?;
+    gov.store_prompt(&prompt.version, &candidate.bytes)?;
     let entry = locked.append(NewEntry {
         actor: actor.clone(),
         action: Action::Promote,
         prompt_id: prompt.id.clone(),
         version: prompt.version.clone(),
         env: env.to_string(),
+        percent: None,
         previous_version: live.clone(),
-        evidence: Some(ledger::Evidence {
-            run_id: m.run_id.clone(),
-            report_sha256: run.report_sha256,
-        }),
+        evidence: Some(candidate.evidence()),
         approvals,
         reason: req.reason.clone(),
     })?;

@@ -7,7 +7,7 @@ use super::{Governance, actor, check_version_query, matches_version, tampered};
 use crate::digest;
 use crate::error::{Error, Location, Result};
 use crate::exit::Outcome;
-use crate::ledger::{Action, NewEntry, Reading};
+use crate::ledger::{Action, NewEntry, Reading, State};
 use crate::report::terminal::print_stdout;
 
 pub struct RollbackRequest {
@@ -32,11 +32,84 @@ pub fn rollback(cwd: &Path, req: &RollbackRequest) -> Result<Outcome> {
         check_version_query(to)?;
     }
     let actor = actor(req.actor.as_deref())?;
+    // Read through the state index (a rollback is the fast way back), but only what the
+    // ledger backs is acted on: the entries the index names for the live version, the one
+    // before it and the target are read and must say so. Else the whole ledger is read.
     let mut locked = match gov.ledger.lock(Reading::Indexed)? {
         Ok(locked) => locked,
         Err(t) => return Ok(tampered(&gov, &t)),
     };
-    let state = locked.state();
+    let planned = plan(locked.state(), req);
+    let unbacked = match &planned {
+        Ok(Some((_, target))) => locked.unbacked(&[(prompt_id, env)], &[target.as_str()])?,
+        Ok(None) => locked.unbacked(&[(prompt_id, env)], &[])?,
+        // A refusal is re-checked on the whole ledger too: a state index must not refuse
+        // what the ledger allows.
+        Err(_) => Some(String::new()),
+    };
+    let planned = match unbacked {
+        None => planned,
+        Some(why) => {
+            if !why.is_empty() {
+                super::note(&format!(
+                    "promptgate: {why}; reading the whole ledger instead"
+                ));
+            }
+            drop(locked);
+            locked = match gov.ledger.lock(Reading::Whole)? {
+                Ok(locked) => locked,
+                Err(t) => return Ok(tampered(&gov, &t)),
+            };
+            plan(locked.state(), req)
+        }
+    };
+    let Some((current, target)) = planned? else {
+        let current = locked
+            .state()
+            .live_version(prompt_id, env)
+            .unwrap_or_default();
+        print_stdout(&format!(
+            "{prompt_id} {} is already live in {env}: nothing to do\n",
+            digest::short(current)
+        ));
+        return Ok(Outcome::Passed);
+    };
+    let stored = gov.store_path(&target);
+    if !stored.is_file() {
+        return Err(Error::input(
+            Location::file(&stored),
+            format!(
+                "the store lacks {prompt_id} {}: it cannot be rolled back to",
+                digest::short(&target)
+            ),
+        ));
+    }
+    let entry = locked.append(NewEntry {
+        actor: actor.clone(),
+        action: Action::Rollback,
+        prompt_id: prompt_id.to_string(),
+        version: target.clone(),
+        env: env.to_string(),
+        percent: None,
+        previous_version: Some(current.clone()),
+        evidence: None,
+        approvals: Vec::new(),
+        reason: Some(req.reason.clone()),
+    })?;
+    print_stdout(&format!(
+        "rolled back {prompt_id} in {env} from {} to {} by {actor} (ledger seq {}; the file is {})\n",
+        digest::short(&current),
+        digest::short(&target),
+        entry.seq,
+        gov.shown(&stored)
+    ));
+    Ok(Outcome::Passed)
+}
+
+/// The live version and the one to roll back to, from `state`; `None` when the target is
+/// already live.
+fn plan(state: &State, req: &RollbackRequest) -> Result<Option<(String, String)>> {
+    let (prompt_id, env) = (req.prompt_id.as_str(), req.env.as_str());
     let stack = state.stack(prompt_id, env);
     let Some(current) = stack.last().map(|v| v.to_string()) else {
         return Err(Error::usage(format!(
@@ -75,40 +148,5 @@ pub fn rollback(cwd: &Path, req: &RollbackRequest) -> Result<Outcome> {
             n => stack[n - 2].to_string(),
         },
     };
-    if target == current {
-        print_stdout(&format!(
-            "{prompt_id} {} is already live in {env}: nothing to do\n",
-            digest::short(&target)
-        ));
-        return Ok(Outcome::Passed);
-    }
-    let stored = gov.store_path(&target);
-    if !stored.is_file() {
-        return Err(Error::input(
-            Location::file(&stored),
-            format!(
-                "the store lacks {prompt_id} {}: it cannot be rolled back to",
-                digest::short(&target)
-            ),
-        ));
-    }
-    let entry = locked.append(NewEntry {
-        actor: actor.clone(),
-        action: Action::Rollback,
-        prompt_id: prompt_id.to_string(),
-        version: target.clone(),
-        env: env.to_string(),
-        previous_version: Some(current.clone()),
-        evidence: None,
-        approvals: Vec::new(),
-        reason: Some(req.reason.clone()),
-    })?;
-    print_stdout(&format!(
-        "rolled back {prompt_id} in {env} from {} to {} by {actor} (ledger seq {}; the file is {})\n",
-        digest::short(&current),
-        digest::short(&target),
-        entry.seq,
-        gov.shown(&stored)
-    ));
-    Ok(Outcome::Passed)
+    Ok((target != current).then_some((current, target)))
 }

@@ -6,19 +6,38 @@ use std::path::Path;
 
 use serde_json::json;
 
-use super::{Governance, tampered};
+use super::{Governance, note, tampered};
 use crate::digest;
 use crate::error::Result;
 use crate::exit::Outcome;
+use crate::ledger::Reading;
 use crate::prompt::Prompt;
 use crate::report::terminal::print_stdout;
 
 pub fn status(cwd: &Path, json_format: bool) -> Result<Outcome> {
     let gov = Governance::load(cwd)?;
-    let snapshot = match gov.ledger.load()? {
+    let mut snapshot = match gov.ledger.load()? {
         Ok(snapshot) => snapshot,
         Err(t) => return Ok(tampered(&gov, &t)),
     };
+    // Read through the state index, but what is shown is checked against the ledger: the
+    // entries the index names for every live version and canary are read and must say so.
+    // Else the whole ledger is read.
+    let pairs: Vec<(&str, &str)> = snapshot
+        .state
+        .prompts
+        .iter()
+        .flat_map(|(id, p)| p.envs.keys().map(move |env| (id.as_str(), env.as_str())))
+        .collect();
+    if let Some(why) = gov.ledger.unbacked(&snapshot.state, &pairs, &[])? {
+        note(&format!(
+            "promptgate: {why}; reading the whole ledger instead"
+        ));
+        snapshot = match gov.ledger.load_reading(Reading::Whole)? {
+            Ok(snapshot) => snapshot,
+            Err(t) => return Ok(tampered(&gov, &t)),
+        };
+    }
     let state = &snapshot.state;
     let files = gov.working_copies()?;
     let mut ids: BTreeSet<String> = files.iter().map(|p| p.id.clone()).collect();
@@ -59,6 +78,17 @@ pub fn status(cwd: &Path, json_format: bool) -> Result<Outcome> {
                 )),
                 None => text.push_str(&format!("  {env:<10} -\n")),
             }
+            let canary = state.canary(id, env);
+            if let Some(c) = canary {
+                text.push_str(&format!(
+                    "  {:<10} canary {} at {}%  since {} by {}\n",
+                    "",
+                    digest::short(&c.version),
+                    c.percent,
+                    c.ts,
+                    c.actor
+                ));
+            }
             envs.push(json!({
                 "env": env,
                 "live": live.map(|e| digest::short(&e.version).to_string()),
@@ -67,6 +97,13 @@ pub fn status(cwd: &Path, json_format: bool) -> Result<Outcome> {
                 "by": live.map(|e| e.actor.clone()),
                 "action": live.map(|e| e.action),
                 "working_copy_differs": differs,
+                "canary": canary.map(|c| json!({
+                    "short": digest::short(&c.version),
+                    "version": c.version,
+                    "percent": c.percent,
+                    "since": c.ts,
+                    "by": c.actor,
+                })),
             }));
         }
         prompts.push(json!({

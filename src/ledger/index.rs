@@ -13,9 +13,11 @@
 //! and a fresh index.
 //!
 //! Neither check resists forgery by someone who can write the index itself, whose state
-//! could be edited by hand. That is why `promote` reads the whole ledger, why `ledger verify`
-//! never uses the index, and why verification checks that every entry follows from the ones
-//! before it: a decision taken from a forged state is an entry that does not. Writing the
+//! could be edited by hand. That is why `promote`, `canary`, `approve` and `export flagd`
+//! read the whole ledger, why `rollback` and `status` check the entries the index names
+//! against the ledger (`State::unbacked`), why `ledger verify` never uses the index, and why
+//! verification checks that every entry follows from the ones before it: a decision taken
+//! from a forged state is an entry that does not. Writing the
 //! index is best effort and creates no folder: a read-only checkout still works, without the
 //! shortcut.
 
@@ -29,7 +31,7 @@ use xxhash_rust::xxh3::xxh3_128;
 use super::{Entry, Snapshot};
 
 /// Bumped whenever the index's shape or meaning changes, so an old index is rebuilt.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 
 /// The fingerprint's block size; also how much is read at a time while checking it.
 const BLOCK: usize = 1 << 20;

@@ -1,4 +1,4 @@
-//! The promotion ledger: append-only JSONL, one entry per approve, promote or rollback, each
+//! The promotion ledger: append-only JSONL, one entry per approve, promote, canary or rollback, each
 //! carrying the hash of the entry before it, so an edited, deleted, inserted or reordered
 //! entry breaks the chain. Appends hold an exclusive lock on a sidecar lock file (under
 //! `.promptgate/`, so a refused promotion leaves the ledger itself untouched), and re-read
@@ -14,6 +14,7 @@ mod state;
 use std::borrow::Cow;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::ops::Not;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -21,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::digest;
 use crate::error::{Error, Result};
 
-pub use state::{EnvState, Live, PromptState, State};
+pub use state::{Canary, EnvState, Live, PromptState, State};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -29,6 +30,9 @@ pub enum Action {
     Approve,
     Promote,
     Rollback,
+    /// A share of an environment's traffic served to a version not live there; percent 0
+    /// ends it.
+    Canary,
 }
 
 /// The run a promotion rests on.
@@ -49,6 +53,10 @@ pub struct Entry {
     pub prompt_id: String,
     pub version: String,
     pub env: String,
+    /// The share of traffic a canary entry gives its version (0 ends the canary); absent
+    /// on every other entry, so entries written before canaries hash as they did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percent: Option<u8>,
     pub previous_version: Option<String>,
     pub evidence: Option<Evidence>,
     pub approvals: Vec<String>,
@@ -70,6 +78,7 @@ impl Entry {
                 report_sha256: &e.report_sha256,
                 run_id: &e.run_id,
             }),
+            percent: self.percent,
             prev_hash: self.prev_hash.as_deref(),
             previous_version: self.previous_version.as_deref(),
             prompt_id: &self.prompt_id,
@@ -84,6 +93,7 @@ impl Entry {
     pub fn change(&self) -> Change<'_> {
         Change {
             seq: self.seq,
+            at: 0,
             action: self.action,
             prompt_id: &self.prompt_id,
             version: &self.version,
@@ -92,6 +102,7 @@ impl Entry {
             ts: &self.ts,
             previous_version: self.previous_version.as_deref(),
             approvals: self.approvals.iter().map(String::as_str).collect(),
+            percent: self.percent,
         }
     }
 }
@@ -107,6 +118,8 @@ struct Hashed<'a, S: Serialize> {
     approvals: &'a [S],
     env: &'a str,
     evidence: Option<HashedEvidence<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    percent: Option<u8>,
     prev_hash: Option<&'a str>,
     previous_version: Option<&'a str>,
     prompt_id: &'a str,
@@ -147,6 +160,8 @@ struct EntryRef<'a> {
     version: Cow<'a, str>,
     #[serde(borrow)]
     env: Cow<'a, str>,
+    #[serde(default)]
+    percent: Option<u8>,
     #[serde(borrow)]
     previous_version: Option<Cow<'a, str>>,
     #[serde(borrow)]
@@ -174,6 +189,8 @@ struct EvidenceRef<'a> {
 #[derive(Debug, Clone)]
 pub struct Change<'a> {
     pub seq: u64,
+    /// Where the entry's line starts in the ledger file.
+    pub at: u64,
     pub action: Action,
     pub prompt_id: &'a str,
     pub version: &'a str,
@@ -182,6 +199,7 @@ pub struct Change<'a> {
     pub ts: &'a str,
     pub previous_version: Option<&'a str>,
     pub approvals: Vec<&'a str>,
+    pub percent: Option<u8>,
 }
 
 impl EntryRef<'_> {
@@ -195,6 +213,7 @@ impl EntryRef<'_> {
                 report_sha256: &e.report_sha256,
                 run_id: &e.run_id,
             }),
+            percent: self.percent,
             prev_hash: self.prev_hash.as_deref(),
             previous_version: self.previous_version.as_deref(),
             prompt_id: &self.prompt_id,
@@ -209,6 +228,7 @@ impl EntryRef<'_> {
     fn change(&self) -> Change<'_> {
         Change {
             seq: self.seq,
+            at: 0,
             action: self.action,
             prompt_id: &self.prompt_id,
             version: &self.version,
@@ -217,6 +237,7 @@ impl EntryRef<'_> {
             ts: &self.ts,
             previous_version: self.previous_version.as_deref(),
             approvals: self.approvals.iter().map(|a| a.as_ref()).collect(),
+            percent: self.percent,
         }
     }
 }
@@ -242,6 +263,7 @@ impl Chain {
     fn walk(
         &mut self,
         text: &str,
+        base: u64,
         mut each: impl FnMut(&Change<'_>) -> std::result::Result<(), String>,
     ) -> std::result::Result<Option<usize>, Tampered> {
         let line_of = |seq: u64| usize::try_from(seq).unwrap_or(usize::MAX);
@@ -285,7 +307,9 @@ impl Chain {
                     entry.seq
                 )));
             }
-            each(&entry.change()).map_err(|why| {
+            let mut change = entry.change();
+            change.at = base + offset as u64;
+            each(&change).map_err(|why| {
                 tampered(format!(
                     "seq {}: {why}: the entry does not follow from the ones before it (written by hand, or from a forged state index)",
                     entry.seq
@@ -328,7 +352,7 @@ impl Snapshot {
             state.apply(change);
             Ok(())
         };
-        if let Some(start) = self.chain.walk(text, each)? {
+        if let Some(start) = self.chain.walk(text, self.bytes, each)? {
             self.last_line_at = self.bytes + start as u64;
         }
         self.bytes += text.len() as u64;
@@ -365,6 +389,68 @@ pub struct Locked {
     coverage: index::Coverage,
 }
 
+/// The entry whose line starts at byte `at` of the ledger, if a whole entry, whose hash
+/// matches its content, starts there.
+fn entry_at(file: &mut File, at: u64) -> std::io::Result<Option<Entry>> {
+    use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+    file.seek(SeekFrom::Start(at.saturating_sub(1)))?;
+    let mut reader = BufReader::new(file);
+    if at > 0 {
+        let mut byte = [0u8];
+        if reader.read_exact(&mut byte).is_err() || byte[0] != b'\n' {
+            return Ok(None);
+        }
+    }
+    let mut line = Vec::new();
+    reader.read_until(b'\n', &mut line)?;
+    let Some(body) = line.strip_suffix(b"\n") else {
+        return Ok(None);
+    };
+    let Ok(entry) = serde_json::from_slice::<Entry>(body) else {
+        return Ok(None);
+    };
+    Ok((entry.compute_hash() == entry.hash).then_some(entry))
+}
+
+/// The first thing `state` says of the prompts and environments in `which` (and of `also`,
+/// versions once live there) that the ledger at `path` does not back, naming the index.
+fn unbacked_in(
+    path: &Path,
+    index_path: &Path,
+    state: &State,
+    which: &[(&str, &str)],
+    also: &[&str],
+) -> Result<Option<String>> {
+    if which.is_empty() {
+        return Ok(None);
+    }
+    let unreadable = |e: std::io::Error| Error::unreadable(path, &e);
+    let mut file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(state.prompts.is_empty().not().then(|| {
+                format!(
+                    "the state index {} describes a ledger that does not exist",
+                    index_path.display()
+                )
+            }));
+        }
+        Err(e) => return Err(unreadable(e)),
+    };
+    for (prompt_id, env) in which {
+        if let Some(why) = state
+            .unbacked(prompt_id, env, also, |at| entry_at(&mut file, at))
+            .map_err(unreadable)?
+        {
+            return Ok(Some(format!(
+                "the state index {} does not match the ledger: {why}",
+                index_path.display()
+            )));
+        }
+    }
+    Ok(None)
+}
+
 pub fn tampered_error(path: &Path, t: &Tampered) -> String {
     format!("ledger {}:{}: {}", path.display(), t.line, t.message)
 }
@@ -398,6 +484,31 @@ impl Ledger {
     /// since are read; otherwise the whole ledger is, and the index is rewritten.
     pub fn load(&self) -> Result<std::result::Result<Snapshot, Tampered>> {
         Ok(self.read(Reading::Indexed)?.map(|(snapshot, _)| snapshot))
+    }
+
+    /// `load`, reading the whole ledger when `reading` says so.
+    pub fn load_reading(
+        &self,
+        reading: Reading,
+    ) -> Result<std::result::Result<Snapshot, Tampered>> {
+        Ok(self.read(reading)?.map(|(snapshot, _)| snapshot))
+    }
+
+    /// The state index's path.
+    pub fn index_path(&self) -> &Path {
+        &self.index_path
+    }
+
+    /// What `state` (read through the index) says of the prompts and environments in
+    /// `which` that the ledger does not back, checked against the entries the index names
+    /// (see `State::unbacked`); `None` when the ledger backs all of it.
+    pub fn unbacked(
+        &self,
+        state: &State,
+        which: &[(&str, &str)],
+        also: &[&str],
+    ) -> Result<Option<String>> {
+        unbacked_in(&self.path, &self.index_path, state, which, also)
     }
 
     /// `load`, and the coverage of the bytes the snapshot covers (see `index`).
@@ -493,6 +604,7 @@ pub struct NewEntry {
     pub prompt_id: String,
     pub version: String,
     pub env: String,
+    pub percent: Option<u8>,
     pub previous_version: Option<String>,
     pub evidence: Option<Evidence>,
     pub approvals: Vec<String>,
@@ -502,6 +614,17 @@ pub struct NewEntry {
 impl Locked {
     pub fn state(&self) -> &State {
         &self.snapshot.state
+    }
+
+    /// `Ledger::unbacked` on the state read under the lock.
+    pub fn unbacked(&self, which: &[(&str, &str)], also: &[&str]) -> Result<Option<String>> {
+        unbacked_in(
+            &self.path,
+            &self.index_path,
+            &self.snapshot.state,
+            which,
+            also,
+        )
     }
 
     /// Appends one entry (one write, then fsync), brings the index up to date and returns
@@ -521,6 +644,7 @@ impl Locked {
             prompt_id: new.prompt_id,
             version: new.version,
             env: new.env,
+            percent: new.percent,
             previous_version: new.previous_version,
             evidence: new.evidence,
             approvals: new.approvals,
@@ -549,7 +673,9 @@ impl Locked {
             .map_err(|e| Error::write_failed(&self.path, &e))?;
         let covered = self.snapshot.bytes;
         let snapshot = &mut self.snapshot;
-        snapshot.state.apply(&entry.change());
+        let mut change = entry.change();
+        change.at = covered;
+        snapshot.state.apply(&change);
         snapshot.chain.entries = entry.seq;
         snapshot.chain.last_hash = Some(entry.hash.clone());
         snapshot.last_line_at = covered;
@@ -593,6 +719,7 @@ mod tests {
                     prompt_id: "p".into(),
                     version,
                     env: env.into(),
+                    percent: None,
                     previous_version: live,
                     evidence: None,
                     approvals: vec![],
@@ -629,6 +756,7 @@ mod tests {
             prompt_id: "support/assistant".into(),
             version: "sha256:ab".into(),
             env: "prod".into(),
+            percent: Some(10),
             previous_version: Some("sha256:cd".into()),
             evidence: Some(Evidence {
                 run_id: "r\\1".into(),
@@ -642,6 +770,7 @@ mod tests {
         for round in 0..3 {
             if round == 1 {
                 entry.previous_version = None;
+                entry.percent = None;
                 entry.evidence = None;
                 entry.reason = None;
                 entry.approvals.clear();

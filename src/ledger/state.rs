@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Action, Change};
+use super::{Action, Change, Entry};
 
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct State {
@@ -31,19 +31,40 @@ pub struct EnvState {
     /// The versions live here, oldest first: promotions push, rollbacks return to an earlier
     /// one and drop what came after it. The last is live.
     pub stack: Vec<u32>,
-    /// Every version that was ever live here.
-    pub ever: BTreeSet<u32>,
+    /// Where the ledger line of the entry that pushed each version of `stack` starts: a
+    /// command that acts on the stack reads those entries to check the index against them.
+    pub pushed: Vec<u64>,
+    /// Every version that was ever live here, and where the line of the first entry that
+    /// made it live starts.
+    pub ever: BTreeMap<u32, u64>,
     /// The entry that made the live version live.
     pub live: Live,
+    /// The canary recorded here, until a canary entry with percent 0, a promotion or a
+    /// rollback here ends it.
+    pub canary: Option<Canary>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Live {
     pub seq: u64,
+    /// Where the entry's line starts in the ledger.
+    pub at: u64,
     pub version: String,
     pub ts: String,
     pub actor: String,
     pub action: Action,
+}
+
+/// A version served to a share of an environment's traffic, and the entry that recorded it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Canary {
+    pub seq: u64,
+    /// Where the entry's line starts in the ledger.
+    pub at: u64,
+    pub version: String,
+    pub percent: u8,
+    pub ts: String,
+    pub actor: String,
 }
 
 fn parse_ts(ts: &str) -> Option<SystemTime> {
@@ -82,19 +103,51 @@ impl State {
                 shown(live)
             ));
         }
+        if change.action != Action::Canary && change.percent.is_some() {
+            return Err("only a canary entry records a percent".to_string());
+        }
+        let counted = || {
+            let approvers = self.approvals_of(prompt, change.version, env);
+            match change
+                .approvals
+                .iter()
+                .find(|a| **a == change.actor || !approvers.is_some_and(|set| set.contains(**a)))
+            {
+                Some(missing) => Err(format!(
+                    "it counts an approval by {missing} that the ledger does not hold for {} in {env}",
+                    change.version
+                )),
+                None => Ok(()),
+            }
+        };
         match change.action {
             Action::Approve => {}
-            Action::Promote => {
-                let approvers = self.approvals_of(prompt, change.version, env);
-                if let Some(missing) = change.approvals.iter().find(|a| {
-                    **a == change.actor || !approvers.is_some_and(|set| set.contains(**a))
-                }) {
-                    return Err(format!(
-                        "it counts an approval by {missing} that the ledger does not hold for {} in {env}",
-                        change.version
-                    ));
+            Action::Promote => counted()?,
+            Action::Canary => match change.percent {
+                None => return Err("a canary entry without a percent".to_string()),
+                Some(0) => {
+                    if self.canary(prompt, env).map(|c| c.version.as_str()) != Some(change.version)
+                    {
+                        return Err(format!(
+                            "it ends a canary of {} in {env}, which the ledger does not record",
+                            change.version
+                        ));
+                    }
                 }
-            }
+                Some(percent) => {
+                    if percent > 100 {
+                        return Err(format!("a canary of {percent}%"));
+                    }
+                    if live.is_none() || live == Some(change.version) {
+                        return Err(format!(
+                            "it canaries {} in {env}, where {} is live",
+                            change.version,
+                            shown(live)
+                        ));
+                    }
+                    counted()?;
+                }
+            },
             Action::Rollback => {
                 if live.is_none() || !self.ever_live(prompt, env).contains(&change.version) {
                     return Err(format!(
@@ -129,6 +182,22 @@ impl State {
                 .insert(change.actor.to_string());
             return;
         }
+        if change.action == Action::Canary {
+            if let Some(env) = prompt.envs.get_mut(change.env) {
+                env.canary = match change.percent {
+                    None | Some(0) => None,
+                    Some(percent) => Some(Canary {
+                        seq: change.seq,
+                        at: change.at,
+                        version: change.version.to_string(),
+                        percent,
+                        ts: change.ts.to_string(),
+                        actor: change.actor.to_string(),
+                    }),
+                };
+            }
+            return;
+        }
         let newer = match (&prompt.last_change, parse_ts(change.ts)) {
             (_, None) => false,
             (None, Some(_)) => true,
@@ -140,6 +209,7 @@ impl State {
         let version = prompt.version_index(change.version);
         let live = Live {
             seq: change.seq,
+            at: change.at,
             version: change.version.to_string(),
             ts: change.ts.to_string(),
             actor: change.actor.to_string(),
@@ -151,8 +221,10 @@ impl State {
                     change.env.to_string(),
                     EnvState {
                         stack: vec![version],
-                        ever: BTreeSet::from([version]),
+                        pushed: vec![change.at],
+                        ever: BTreeMap::from([(version, change.at)]),
                         live,
+                        canary: None,
                     },
                 );
             }
@@ -161,11 +233,20 @@ impl State {
                     .then(|| env.stack.iter().rposition(|&v| v == version))
                     .flatten();
                 match back_to {
-                    Some(at) => env.stack.truncate(at + 1),
-                    None => env.stack.push(version),
+                    Some(at) => {
+                        env.stack.truncate(at + 1);
+                        env.pushed.truncate(at + 1);
+                    }
+                    None => {
+                        env.stack.push(version);
+                        env.pushed.push(change.at);
+                    }
                 }
-                env.ever.insert(version);
+                env.ever.entry(version).or_insert(change.at);
                 env.live = live;
+                // A promotion or a rollback here ends the canary: its split was against
+                // the version live before.
+                env.canary = None;
             }
         }
     }
@@ -182,6 +263,12 @@ impl State {
     /// The entry that made the live version of `prompt_id` in `env`, if any.
     pub fn live(&self, prompt_id: &str, env: &str) -> Option<&Live> {
         self.env(prompt_id, env).map(|(_, e)| &e.live)
+    }
+
+    /// The canary recorded for `prompt_id` in `env`, if any.
+    pub fn canary(&self, prompt_id: &str, env: &str) -> Option<&Canary> {
+        self.env(prompt_id, env)
+            .and_then(|(_, e)| e.canary.as_ref())
     }
 
     pub fn live_version(&self, prompt_id: &str, env: &str) -> Option<&str> {
@@ -202,7 +289,7 @@ impl State {
     pub fn ever_live(&self, prompt_id: &str, env: &str) -> Vec<&str> {
         self.env(prompt_id, env).map_or_else(Vec::new, |(p, e)| {
             e.ever
-                .iter()
+                .keys()
                 .map(|&i| p.versions[i as usize].as_str())
                 .collect()
         })
@@ -221,6 +308,102 @@ impl State {
             .and_then(|envs| envs.get(env))
     }
 
+    /// Checks what this state says of `prompt_id` in `env` — the live version and the entry
+    /// that made it live, the version live before it, the canary, and each of `also` as once
+    /// live there — against the ledger entries it names, read by `entry_at` (the entry whose
+    /// line starts at that byte, if one does and its hash matches its content). Returns the
+    /// first claim the ledger does not back.
+    pub fn unbacked(
+        &self,
+        prompt_id: &str,
+        env: &str,
+        also: &[&str],
+        mut entry_at: impl FnMut(u64) -> std::io::Result<Option<Entry>>,
+    ) -> std::io::Result<Option<String>> {
+        let Some((p, e)) = self.env(prompt_id, env) else {
+            return Ok(None);
+        };
+        let mut check = |at: u64, claim: String, says: &dyn Fn(&Entry) -> bool| {
+            Ok::<_, std::io::Error>(match entry_at(at)? {
+                Some(entry) if entry.prompt_id == prompt_id && entry.env == env && says(&entry) => {
+                    None
+                }
+                _ => Some(format!(
+                    "it says {claim} for {prompt_id} in {env}, and the ledger entry it names (at byte {at}) does not"
+                )),
+            })
+        };
+        let makes_live = |entry: &Entry| matches!(entry.action, Action::Promote | Action::Rollback);
+        let live = &e.live;
+        if let Some(why) = check(
+            live.at,
+            format!("seq {} made {} live", live.seq, live.version),
+            &|entry| {
+                makes_live(entry)
+                    && entry.seq == live.seq
+                    && entry.version == live.version
+                    && entry.ts == live.ts
+                    && entry.actor == live.actor
+            },
+        )? {
+            return Ok(Some(why));
+        }
+        let n = e.stack.len();
+        let below = n
+            .checked_sub(2)
+            .map(|i| p.versions[e.stack[i] as usize].as_str());
+        if let Some(why) = check(
+            e.pushed[n - 1],
+            format!(
+                "{} was live before {}",
+                below.unwrap_or("nothing"),
+                live.version
+            ),
+            &|entry| {
+                makes_live(entry)
+                    && entry.version == live.version
+                    && entry.previous_version.as_deref() == below
+            },
+        )? {
+            return Ok(Some(why));
+        }
+        if let Some(canary) = &e.canary
+            && let Some(why) = check(
+                canary.at,
+                format!(
+                    "seq {} canaries {} at {}%",
+                    canary.seq, canary.version, canary.percent
+                ),
+                &|entry| {
+                    entry.action == Action::Canary
+                        && entry.seq == canary.seq
+                        && entry.version == canary.version
+                        && entry.percent == Some(canary.percent)
+                },
+            )?
+        {
+            return Ok(Some(why));
+        }
+        for version in also {
+            let at = p
+                .versions
+                .iter()
+                .position(|v| v == version)
+                .and_then(|i| e.ever.get(&(i as u32)));
+            let Some(&at) = at else {
+                return Ok(Some(format!(
+                    "it names {version} for {prompt_id} in {env} without an entry"
+                )));
+            };
+            if let Some(why) = check(at, format!("{version} was once live"), &|entry| {
+                makes_live(entry) && entry.version == *version
+            })? {
+                return Ok(Some(why));
+            }
+        }
+        Ok(None)
+    }
+
     /// Whether the stacks' indices all point into their prompt's versions: an index file
     /// is a cache, so what it holds is checked before it is trusted.
     pub(super) fn is_consistent(&self) -> bool {
@@ -228,7 +411,8 @@ impl State {
             let n = p.versions.len() as u32;
             p.envs.values().all(|e| {
                 e.stack.last().is_some_and(|&top| top < n)
-                    && e.stack.iter().chain(&e.ever).all(|&i| i < n)
+                    && e.pushed.len() == e.stack.len()
+                    && e.stack.iter().chain(e.ever.keys()).all(|&i| i < n)
                     && p.versions[*e.stack.last().unwrap_or(&0) as usize] == e.live.version
             })
         })
@@ -249,6 +433,7 @@ mod tests {
             prompt_id: "p".into(),
             version: version.into(),
             env: env.into(),
+            percent: None,
             previous_version: None,
             evidence: None,
             approvals: vec![],
@@ -301,6 +486,42 @@ mod tests {
         // Approvals alone make a prompt known but nothing live.
         assert_eq!(state.live("p", "prod"), None);
         assert_eq!(state.prompt("p").unwrap().last_change, None);
+    }
+
+    #[test]
+    fn a_canary_is_recorded_until_ended_promoted_over_or_rolled_back() {
+        let mut state = State::default();
+        let canary = |seq: u64, version: &str, percent: u8, previous: &str| {
+            let mut e = entry(seq, Action::Canary, version, "prod", "x");
+            e.percent = Some(percent);
+            e.previous_version = Some(previous.into());
+            e
+        };
+        let c = canary(1, "b", 10, "a");
+        // Nothing live to split with.
+        assert!(state.check(&c.change()).is_err());
+        state.apply(&entry(1, Action::Promote, "a", "prod", "x").change());
+        let c = canary(2, "b", 10, "a");
+        state.check(&c.change()).unwrap();
+        state.apply(&c.change());
+        assert_eq!(state.canary("p", "prod").unwrap().percent, 10);
+        assert_eq!(state.live_version("p", "prod"), Some("a"));
+        // A canary of the live version, an end of another version, a percent elsewhere.
+        assert!(state.check(&canary(3, "a", 10, "a").change()).is_err());
+        assert!(state.check(&canary(3, "c", 0, "a").change()).is_err());
+        let mut promote = entry(3, Action::Promote, "b", "prod", "x");
+        promote.previous_version = Some("a".into());
+        promote.percent = Some(5);
+        assert!(state.check(&promote.change()).is_err());
+        let end = canary(3, "b", 0, "a");
+        state.check(&end.change()).unwrap();
+        state.apply(&end.change());
+        assert_eq!(state.canary("p", "prod"), None);
+        state.apply(&canary(4, "b", 50, "a").change());
+        promote.percent = None;
+        state.apply(&promote.change());
+        assert_eq!(state.canary("p", "prod"), None);
+        assert!(state.is_consistent());
     }
 
     #[test]

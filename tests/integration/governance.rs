@@ -70,6 +70,28 @@ fn promote(t: &Test, env: &str, run: &str, actor: &str) -> crate::support::Outpu
     ])
 }
 
+fn canary(t: &Test, env: &str, percent: &str, run: &str, actor: &str) -> crate::support::Output {
+    t.run_with(&[
+        "canary",
+        PROMPT_PATH,
+        "--env",
+        env,
+        "--percent",
+        percent,
+        "--evidence",
+        run,
+        "--actor",
+        actor,
+    ])
+}
+
+/// The flag `export flagd --env ENV` renders for prompt `demo`.
+fn flag(t: &Test, env: &str) -> Value {
+    let out = t.run_with(&["export", "flagd", "--env", env]);
+    let doc: Value = serde_json::from_str(&out.code(0).stdout).expect("only JSON on stdout");
+    doc["flags"]["demo"].clone()
+}
+
 fn approve(t: &Test, env: &str, actor: &str) -> crate::support::Output {
     t.run_with(&["approve", PROMPT_PATH, "--env", env, "--actor", actor])
 }
@@ -735,30 +757,28 @@ fn export_flagd_holds_every_promoted_version_and_a_canary() {
     let doc: Value = serde_json::from_str(&out.code(0).stdout).unwrap();
     assert_eq!(doc["flags"]["demo"]["defaultVariant"], short(&v2));
 
-    let out = t.run_with(&[
-        "export",
-        "flagd",
-        "--env",
-        "prod",
-        "--canary",
-        short(&v2),
-        "--percent",
-        "10",
-        "-o",
-        "flags.json",
-    ]);
+    // A canary is recorded with `canary`, never given to the export.
+    t.run_with(&["export", "flagd", "--canary", short(&v2), "--percent", "10"])
+        .input_error(&["promptgate canary"]);
+    promote(&t, "staging", &run2, "alice").code(0);
+    canary(&t, "prod", "10", &run2, "alice")
+        .code(0)
+        .stdout_has(&format!("canaried demo {} in prod at 10%", short(&v2)));
+    let out = t.run_with(&["export", "flagd", "--env", "prod", "-o", "flags.json"]);
     out.code(0)
         .stderr_has("wrote 1 flag(s) for prod to flags.json");
     assert!(out.stdout.is_empty());
     let doc: Value = serde_json::from_str(&t.read("flags.json")).unwrap();
+    assert_eq!(doc["flags"]["demo"]["defaultVariant"], short(&v1));
     assert_eq!(
         doc["flags"]["demo"]["targeting"],
         serde_json::json!({"fractional": [[short(&v2), 10], [short(&v1), 90]]})
     );
-    // The canary must be a stored version that is not already the default.
-    t.run_with(&["export", "flagd", "--canary", short(&v1), "--percent", "5"])
-        .input_error(&["already live in prod"]);
-    t.run_with(&["export", "flagd", "--canary", short(&v2)])
+    assert_eq!(doc["flags"]["demo"]["metadata"]["canaryPercent"], 10);
+    // A canary is a version that is not live, and needs something live to split with.
+    t.write(PROMPT_PATH, PROMPT);
+    canary(&t, "prod", "5", &run1, "alice").input_error(&["already live in prod"]);
+    t.run_with(&["canary", PROMPT_PATH, "--env", "prod", "--evidence", &run1])
         .code(2);
     t.run_with(&["export", "flagd", "--env", "qa"])
         .input_error(&["unknown environment"]);
@@ -855,10 +875,10 @@ fn forged_approvals_in_the_index_do_not_count() {
     );
 }
 
-/// A rollback taken from a forged live stack is recorded, and `ledger verify` names it: an
-/// entry must follow from the entries before it.
+/// A rollback is not taken from a forged live stack: the entries the index names for it
+/// are read from the ledger, which does not back the claim, so the ledger decides.
 #[test]
-fn a_decision_from_a_forged_index_fails_verify() {
+fn a_rollback_is_not_taken_from_a_forged_stack() {
     let t = project();
     let run1 = evidence(&t);
     promote(&t, "dev", &run1, "alice").code(0);
@@ -871,23 +891,184 @@ fn a_decision_from_a_forged_index_fails_verify() {
     promote(&t, "dev", &run2, "alice").code(0);
     // Claim staging once ran the second version (index 1), then the first.
     forge_index(&t, |demo| {
-        demo["envs"]["staging"]["stack"] = serde_json::json!([1, 0]);
-        demo["envs"]["staging"]["ever"] = serde_json::json!([0, 1]);
+        let staging = &mut demo["envs"]["staging"];
+        let at = staging["pushed"][0].clone();
+        staging["stack"] = serde_json::json!([1, 0]);
+        staging["pushed"] = serde_json::json!([at, at]);
+        staging["ever"] = serde_json::json!({ "0": at, "1": at });
     });
     t.run_with(&[
         "rollback", "demo", "--env", "staging", "--reason", "r", "--actor", "ops",
     ])
-    .code(0);
-    let seq = ledger_lines(&t).len();
-    verify_fails_at(&t, seq, "which was never live there");
+    .code(2)
+    .stderr_has("does not match the ledger")
+    .stderr_has("only");
+    assert_eq!(ledger_lines(&t).len(), 3);
     t.run_with(&["ledger", "verify"])
-        .code(1)
-        .stderr_has("does not follow from the ones before it");
-    // Without the forged index every command sees it too.
-    std::fs::remove_file(t.path().join(INDEX)).unwrap();
+        .code(0)
+        .stdout_has("3 entries, hash chain intact");
+}
+
+/// A sensitive prompt's version that was never approved for prod nor live in staging cannot
+/// be canaried to prod, at any percent: a canary is refused as a promotion is, and recorded
+/// like one when allowed; `export flagd` renders only what the ledger records.
+#[test]
+fn a_canary_is_a_promotion_of_traffic() {
+    let t = sensitive_project();
+    let v1 = t.prompt_version(PROMPT_PATH);
+    let run1 = evidence(&t);
+    approve(&t, "prod", "bob").code(0);
+    approve(&t, "prod", "carol").code(0);
+    for env in ["dev", "staging", "prod"] {
+        promote(&t, env, &run1, "alice").code(0);
+    }
+    t.write(
+        PROMPT_PATH,
+        PROMPT
+            .replace("sensitive = false", "sensitive = true")
+            .replace("max_tokens = 100", "max_tokens = 120"),
+    );
+    let v2 = t.prompt_version(PROMPT_PATH);
+    let run2 = evidence(&t);
+    promote(&t, "dev", &run2, "alice").code(0);
+    let before = ledger_lines(&t).len();
+
+    // The bypass: unapproved, not live in staging, to prod at 100%.
+    let out = canary(&t, "prod", "100", &run2, "alice");
+    refused(&t, &out, "not live in staging");
+    out.stderr_has("prod needs 2 distinct approver(s)")
+        .stderr_has("was not canaried in prod; nothing was recorded");
+    assert_eq!(ledger_lines(&t).len(), before);
+    assert!(flag(&t, "prod").get("targeting").is_none());
+    // Evidence that did not pass is refused as for promote.
+    promote(&t, "staging", &run2, "alice").code(0);
+    approve(&t, "prod", "bob").code(0);
+    refused(
+        &t,
+        &canary(&t, "prod", "10", &run2, "alice"),
+        "prod needs 2 distinct approver(s)",
+    );
+    approve(&t, "prod", "carol").code(0);
+    // The promoter's own approval does not count.
+    refused(
+        &t,
+        &canary(&t, "prod", "10", &run2, "bob"),
+        "prod needs 2 distinct approver(s)",
+    );
+
+    canary(&t, "prod", "25", &run2, "alice")
+        .code(0)
+        .stdout_has(&format!("canaried demo {} in prod at 25%", short(&v2)));
+    let lines = ledger_lines(&t);
+    let entry = lines.last().unwrap();
+    assert_eq!(entry["action"], "canary");
+    assert_eq!(entry["percent"], 25);
+    assert_eq!(entry["version"], v2.as_str());
+    assert_eq!(entry["previous_version"], v1.as_str());
+    assert_eq!(entry["approvals"], serde_json::json!(["bob", "carol"]));
+    assert!(entry["evidence"]["run_id"].is_string());
+    let prod = flag(&t, "prod");
+    assert_eq!(prod["defaultVariant"], short(&v1));
+    assert_eq!(prod["variants"][short(&v2)]["model"]["max_tokens"], 120);
+    assert_eq!(
+        prod["targeting"],
+        serde_json::json!({"fractional": [[short(&v2), 25], [short(&v1), 75]]})
+    );
+    // Only prod's traffic is split.
+    assert!(flag(&t, "staging").get("targeting").is_none());
     t.run_with(&["status"])
-        .code(1)
-        .stderr_has("never live there");
+        .code(0)
+        .stdout_has(&format!("canary {} at 25%  since ", short(&v2)));
+    let status = status_json(&t);
+    let prod_row = &status["prompts"][0]["environments"][2];
+    assert_eq!(prod_row["canary"]["percent"], 25);
+    assert_eq!(prod_row["canary"]["short"], short(&v2));
+    t.run_with(&["ledger", "verify"])
+        .code(0)
+        .stdout_has(&format!("{} entries, hash chain intact", lines.len()));
+
+    // Ending it removes the rule; ending nothing is a no-op.
+    t.run_with(&["canary", "demo", "--env", "prod", "--end", "--actor", "ops"])
+        .code(0)
+        .stdout_has(&format!("ended the canary of demo {}", short(&v2)));
+    assert_eq!(ledger_lines(&t).last().unwrap()["percent"], 0);
+    assert!(flag(&t, "prod").get("targeting").is_none());
+    t.run_with(&[
+        "canary",
+        PROMPT_PATH,
+        "--env",
+        "prod",
+        "--end",
+        "--actor",
+        "ops",
+    ])
+    .code(0)
+    .stdout_has("nothing to do");
+    t.run_with(&["status"]).code(0).stdout_lacks("canary");
+
+    // A promotion of the canaried version ends the canary too.
+    canary(&t, "prod", "50", &run2, "alice").code(0);
+    assert!(flag(&t, "prod").get("targeting").is_some());
+    promote(&t, "prod", &run2, "alice").code(0);
+    let prod = flag(&t, "prod");
+    assert_eq!(prod["defaultVariant"], short(&v2));
+    assert!(prod.get("targeting").is_none());
+    let n = ledger_lines(&t).len();
+    t.run_with(&["ledger", "verify"])
+        .code(0)
+        .stdout_has(&format!("{n} entries, hash chain intact"));
+    // Without the index, every command reads the same.
+    std::fs::remove_file(t.path().join(INDEX)).unwrap();
+    assert_eq!(flag(&t, "prod"), prod);
+}
+
+/// The state index cannot steer what is deployed: an index whose live version for prod was
+/// edited changes neither `export flagd` nor `status` nor what a rollback returns from.
+#[test]
+fn an_edited_index_does_not_steer_export_status_or_rollback() {
+    let t = project();
+    let v1 = t.prompt_version(PROMPT_PATH);
+    let run1 = evidence(&t);
+    for env in ["dev", "staging", "prod"] {
+        promote(&t, env, &run1, "alice").code(0);
+    }
+    t.write(
+        PROMPT_PATH,
+        PROMPT.replace("max_tokens = 100", "max_tokens = 120"),
+    );
+    let v2 = t.prompt_version(PROMPT_PATH);
+    let run2 = evidence(&t);
+    for env in ["dev", "staging", "prod"] {
+        promote(&t, env, &run2, "alice").code(0);
+    }
+    let forgeries: [&dyn Fn(&mut Value); 2] = [
+        // The live version alone.
+        &|demo: &mut Value| {
+            demo["envs"]["prod"]["live"]["version"] = demo["versions"][0].clone();
+        },
+        // The live version and the stack, consistently.
+        &|demo: &mut Value| {
+            demo["envs"]["prod"]["live"]["version"] = demo["versions"][0].clone();
+            demo["envs"]["prod"]["stack"] = serde_json::json!([1, 0]);
+        },
+    ];
+    for forge in forgeries {
+        status_json(&t);
+        forge_index(&t, forge);
+        assert_eq!(flag(&t, "prod")["defaultVariant"], short(&v2));
+        forge_index(&t, forge);
+        assert_eq!(live(&t, "prod").0, short(&v2));
+    }
+    forge_index(&t, forgeries[1]);
+    t.run_with(&[
+        "rollback", "demo", "--env", "prod", "--reason", "r", "--actor", "ops",
+    ])
+    .code(0)
+    .stdout_has(&format!("from {} to {}", short(&v2), short(&v1)));
+    assert_eq!(flag(&t, "prod")["defaultVariant"], short(&v1));
+    t.run_with(&["ledger", "verify"])
+        .code(0)
+        .stdout_has("7 entries, hash chain intact");
 }
 
 /// Empty input never passes: no prompt to audit, nothing live to export, a prompt file that

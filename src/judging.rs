@@ -214,26 +214,36 @@ impl Judging {
     }
 
     /// Refuses a run directory whose report.json is not what its recorded calls judge to
-    /// by the same criteria: the verdict, each gate's value and the failing cases must
-    /// agree. Someone edited the report (or the manifest's verdict) to say otherwise.
+    /// by the same criteria. What no version of promptgate judges differently (each gate's
+    /// measured value, which cases failed) must always agree; the verdict and each gate's
+    /// pass must agree when report.json was written by this version (another version may
+    /// compute intervals differently, and its verdict then stands as its own, not as ours).
     pub fn check_recorded(
         manifest: &Manifest,
         recorded: &Report,
         judged: &Report,
         run_dir: &Path,
     ) -> Result<()> {
-        if let Some(verdict) = &manifest.verdict
-            && verdict != judged.verdict_word()
-        {
-            return Err(Error::input(
-                Location::file(run_dir.join(crate::rundir::manifest::FILE_NAME)),
+        let same_tool = recorded.tool_version == judged.tool_version;
+        let altered = |file: &str, says: String| {
+            Error::input(
+                Location::file(run_dir.join(file)),
                 format!(
-                    "says verdict {verdict}, but the run's recorded calls judge {} by the same criteria: the run directory was altered after the run; it is not evidence",
+                    "says {says}, but the run's recorded calls judge otherwise by the same criteria ({}): the run directory was altered after the run; it is not evidence",
                     judged.verdict_word()
                 ),
+            )
+        };
+        if same_tool
+            && let Some(verdict) = &manifest.verdict
+            && verdict != judged.verdict_word()
+        {
+            return Err(altered(
+                crate::rundir::manifest::FILE_NAME,
+                format!("verdict {verdict}"),
             ));
         }
-        let gates = |r: &Report| -> Vec<(String, Option<String>, Option<String>, bool)> {
+        let gates = |r: &Report| -> Vec<(String, Option<String>, Option<String>, Option<bool>)> {
             r.judgement
                 .gates
                 .iter()
@@ -242,34 +252,31 @@ impl Judging {
                         g.metric.clone(),
                         g.tag.clone(),
                         g.value.map(|v| format!("{v:.9}")),
-                        g.passed,
+                        same_tool.then_some(g.passed),
                     )
                 })
                 .collect()
         };
-        let failing = |r: &Report| -> Vec<String> {
-            let mut ids: Vec<String> = r
+        let failing = |r: &Report| -> Vec<(String, u32)> {
+            let mut ids: Vec<(String, u32)> = r
                 .judgement
                 .failing_cases
                 .iter()
-                .map(|c| c.id.clone())
+                .map(|c| (c.id.clone(), c.repeat))
                 .collect();
             ids.sort_unstable();
             ids
         };
-        if recorded.verdict_word() == judged.verdict_word()
+        let verdicts_agree = !same_tool || recorded.verdict_word() == judged.verdict_word();
+        if verdicts_agree
             && gates(recorded) == gates(judged)
             && failing(recorded) == failing(judged)
         {
             return Ok(());
         }
-        Err(Error::input(
-            Location::file(run_dir.join(crate::rundir::report::FILE_NAME)),
-            format!(
-                "says {}, but the run's recorded calls judge {} by the same criteria: the run directory was altered after the run; it is not evidence",
-                recorded.verdict_word(),
-                judged.verdict_word()
-            ),
+        Err(altered(
+            crate::rundir::report::FILE_NAME,
+            format!("{}", recorded.verdict_word()),
         ))
     }
 

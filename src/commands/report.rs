@@ -45,16 +45,19 @@ pub fn report(request: &ReportRequest) -> Result<Outcome> {
 fn verify(manifest: &Manifest, view: &RunView, run_dir: &Path) -> Result<()> {
     let project = Project::discover(&cwd()?)?;
     let criteria_path = project.resolve(Path::new(&manifest.identity.criteria.path));
-    let judging = match Judging::load(&criteria_path) {
-        Ok(judging) if judging.criteria.hash == manifest.identity.criteria.hash => judging,
-        _ => {
-            crate::interrupt::note(format_args!(
-                "promptgate: {} is not the criteria file the run was judged by (changed or gone): the report is shown as recorded, not re-judged",
-                criteria_path.display()
-            ));
-            return Ok(());
-        }
-    };
+    // Only criteria that are gone or changed excuse a report from being checked; criteria
+    // that are unchanged but cannot be judged by (a golden set edited under them) are an
+    // error, or editing the golden set would let any report through.
+    let unchanged = crate::criteria::Criteria::load(&criteria_path)
+        .is_ok_and(|criteria| criteria.hash == manifest.identity.criteria.hash);
+    if !unchanged {
+        crate::interrupt::note(format_args!(
+            "promptgate: {} is not the criteria file the run was judged by (changed or gone): the report is shown as recorded, not re-judged",
+            criteria_path.display()
+        ));
+        return Ok(());
+    }
+    let judging = Judging::load(&criteria_path)?;
     let judged = judging.rejudge(manifest, run_dir, manifest.identity.clone(), |_, _| {})?;
     Judging::check_recorded(manifest, &view.report, &judged, run_dir)
 }

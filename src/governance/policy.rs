@@ -64,6 +64,9 @@ pub struct RecordedReport<'a> {
     pub prompt_version: &'a str,
     pub criteria_hash: &'a str,
     pub verdict: Verdict,
+    /// Written by this version of promptgate: only then must its verdict be the one the
+    /// calls earn now (another version may compute intervals differently).
+    pub same_tool: bool,
 }
 
 pub enum CriteriaNow<'a> {
@@ -268,7 +271,7 @@ pub fn decide_promotion(facts: &PromotionFacts<'_>) -> Decision {
         });
     } else if let Some(judged) = e.judged {
         // report.json is what the ledger pins, so it must say what the calls earn.
-        if judged != e.report.verdict {
+        if judged != e.report.verdict && e.report.same_tool {
             refusals.push(Refusal::Altered {
                 evidence: evidence(),
                 recorded: e.report.verdict,
@@ -404,6 +407,7 @@ mod tests {
                     prompt_version: V1,
                     criteria_hash: CRITERIA,
                     verdict: Verdict::Pass,
+                    same_tool: true,
                 },
                 judged: Some(Verdict::Pass),
             },
@@ -492,6 +496,20 @@ mod tests {
             [
                 "the evidence run runs/r1 was altered: its report.json says pass, its recorded calls judge fail"
             ]
+        );
+    }
+
+    #[test]
+    fn another_versions_pass_that_this_version_judges_fail_did_not_pass_but_was_not_altered() {
+        let mut facts = allowed();
+        facts.evidence.report.same_tool = false;
+        facts.evidence.judged = Some(Verdict::Fail);
+        assert_eq!(
+            decide_promotion(&facts),
+            Decision::Refused(vec![Refusal::DidNotPass {
+                evidence: "runs/r1".to_string(),
+                verdict: Verdict::Fail,
+            }])
         );
     }
 

@@ -179,6 +179,7 @@ impl Candidate {
                     prompt_version: &run.report.identity.prompt.version,
                     criteria_hash: &run.report.identity.criteria.hash,
                     verdict: run.report.judgement.verdict,
+                    same_tool: run.report.tool_version == env!("CARGO_PKG_VERSION"),
                 },
                 judged: rejudged.verdict,
             },

@@ -25,6 +25,8 @@ use events::{CallLogSink, RunEvent, RunSink};
 
 /// How long in-flight calls may finish after an interrupt before they are abandoned.
 pub const INTERRUPT_GRACE: Duration = Duration::from_secs(5);
+/// How long aborted calls may take to let go of the channel before the run stops waiting.
+const ABORT_WAIT: Duration = Duration::from_secs(2);
 /// Results taken off the channel at once: one wake-up per batch, not per call.
 const RECEIVE_BATCH: usize = 256;
 
@@ -342,6 +344,7 @@ pub async fn execute(
     drop(tx);
 
     let mut fatal: Option<Error> = None;
+    let mut worker_error: Option<Error> = None;
     let mut emit = |event: &RunEvent<'_>, fatal: &mut Option<Error>| {
         let result = log.event(event).and_then(|()| sink.event(event));
         if let Err(e) = result {
@@ -374,8 +377,10 @@ pub async fn execute(
                     let (case, record) = match message {
                         Message::Finished(Ok(finished)) => finished,
                         Message::Finished(Err(e)) => {
+                            // Calls already answered are still recorded (they were paid
+                            // for, and a resume need not make them again).
                             stop.store(true, Ordering::Relaxed);
-                            fatal.get_or_insert(e);
+                            worker_error.get_or_insert(e);
                             continue;
                         }
                         Message::Retrying { case, repeat, attempt, reason, delay } => {
@@ -389,6 +394,7 @@ pub async fn execute(
                             continue;
                         }
                     };
+                    // A sink that failed (the calls.jsonl writer) records nothing more.
                     if fatal.is_some() {
                         continue;
                     }
@@ -416,9 +422,15 @@ pub async fn execute(
             }
             _ = ticker.tick() => {
                 emit(&RunEvent::Tick, &mut fatal);
-                if interrupted_at.is_some_and(|at| at.elapsed() >= INTERRUPT_GRACE) {
+                let waited = interrupted_at.map_or(Duration::ZERO, |at| at.elapsed());
+                if waited >= INTERRUPT_GRACE {
+                    // Aborted workers drop their senders, so the loop still takes every
+                    // answer already in the channel and ends when it closes; a call that
+                    // cannot be cancelled is left behind after a little longer.
                     workers.abort_all();
-                    break;
+                    if waited >= INTERRUPT_GRACE + ABORT_WAIT {
+                        break;
+                    }
                 }
             }
         }
@@ -439,7 +451,7 @@ pub async fn execute(
             report: None,
         });
     };
-    if let Some(error) = fatal {
+    if let Some(error) = worker_error.or(fatal) {
         // The original error is what the user must act on; a failure to record it is secondary.
         let _ = ended(Status::Failed, &mut manifest);
         finished(Status::Failed, sink);

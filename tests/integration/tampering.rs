@@ -84,3 +84,33 @@ fn an_edited_output_is_named_by_its_line() {
             .input_error(&["calls.jsonl:3:", "response_hash", "altered"]);
     }
 }
+
+/// Another version of promptgate may judge the same calls differently (a new interval
+/// method): its verdict stands as its own, but what it measured must still agree.
+#[test]
+fn a_report_by_another_version_may_judge_differently_but_not_measure_differently() {
+    let t = demo();
+    let out = t.run_with(&[
+        "run",
+        "--prompt",
+        "prompts/support-v1.toml",
+        "--criteria",
+        "criteria/support.toml",
+    ]);
+    out.code(0);
+    let dir = out.run_dir().path;
+    let report_path = dir.join("report.json");
+    let mut report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
+    report["tool_version"] = "0.0.1".into();
+    report["verdict"] = "fail".into();
+    std::fs::write(&report_path, report.to_string()).unwrap();
+    let shown = dir.display().to_string();
+    t.run_with(&["gate", &shown]).code(0).stdout_has("PASS");
+    t.run_with(&["report", &shown, "--format", "json"]).code(0);
+
+    report["gates"][0]["value"] = 0.5.into();
+    std::fs::write(&report_path, report.to_string()).unwrap();
+    t.run_with(&["gate", &shown])
+        .input_error(&["report.json", "altered"]);
+}

@@ -243,7 +243,9 @@ impl Judging {
                 format!("verdict {verdict}"),
             ));
         }
-        let gates = |r: &Report| -> Vec<(String, Option<String>, Option<String>, Option<bool>)> {
+        // Per gate: metric, tag, measured value, and (same version only) whether it held.
+        type GateFacts = (String, Option<String>, Option<String>, Option<bool>);
+        let gates = |r: &Report| -> Vec<GateFacts> {
             r.judgement
                 .gates
                 .iter()
@@ -276,7 +278,7 @@ impl Judging {
         }
         Err(altered(
             crate::rundir::report::FILE_NAME,
-            format!("{}", recorded.verdict_word()),
+            recorded.verdict_word().to_string(),
         ))
     }
 

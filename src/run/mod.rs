@@ -458,7 +458,7 @@ pub async fn execute(
         return Err(error);
     }
     if call_errors.exceeded() {
-        ended(Status::Failed, &mut manifest)?;
+        let _ = ended(Status::Failed, &mut manifest);
         finished(Status::Failed, sink);
         return Err(Error::infrastructure(call_errors.describe(
             samples.len(),
@@ -467,7 +467,7 @@ pub async fn execute(
         )));
     }
     if interrupted_at.is_some() || crate::interrupt::requested() {
-        ended(Status::Interrupted, &mut manifest)?;
+        let _ = ended(Status::Interrupted, &mut manifest);
         finished(Status::Interrupted, sink);
         return Err(Error::Interrupted(format!(
             "{} of {total} calls finished; they are in {}; finish with `promptgate run --resume {}`",
@@ -477,7 +477,7 @@ pub async fn execute(
         )));
     }
     if samples.len() != total {
-        ended(Status::Failed, &mut manifest)?;
+        let _ = ended(Status::Failed, &mut manifest);
         finished(Status::Failed, sink);
         return Err(Error::infrastructure(format!(
             "{} of {total} calls were recorded; the run is incomplete (see {})",

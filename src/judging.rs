@@ -24,6 +24,8 @@ pub struct Judging {
     pub criteria: Criteria,
     pub golden: GoldenSet,
     pub scorers: ScorerSet,
+    /// Each case as a `command` scorer reads it; empty when no scorer runs a program.
+    cases_json: Vec<serde_json::Value>,
 }
 
 impl Judging {
@@ -47,10 +49,29 @@ impl Judging {
         }
         let scorers = compile_scorers(&criteria, &golden)?;
         check_gates(&criteria, &golden, &scorers)?;
+        let runs_programs =
+            (0..golden.cases.len()).any(|i| scorers.for_case(i).any(|s| s.runs_a_program()));
+        let cases_json = if runs_programs {
+            golden
+                .cases
+                .iter()
+                .map(|c| {
+                    serde_json::json!({
+                        "id": c.id,
+                        "vars": c.vars,
+                        "expected": c.expected,
+                        "tags": c.tags,
+                    })
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         Ok(Judging {
             criteria,
             golden,
             scorers,
+            cases_json,
         })
     }
 
@@ -73,6 +94,11 @@ impl Judging {
             .collect()
     }
 
+    /// True when a scorer runs a program (`command`): scoring then blocks on it.
+    pub fn runs_programs(&self) -> bool {
+        !self.cases_json.is_empty()
+    }
+
     /// Scores one output of the case at golden position `case` with every scorer that
     /// applies to it, named.
     pub fn score(&self, case: usize, output: &str, latency_ms: u64) -> Vec<(String, Score)> {
@@ -80,6 +106,7 @@ impl Judging {
             output,
             latency_ms,
             expected: self.golden.cases[case].expected.as_ref(),
+            case: self.cases_json.get(case),
         };
         self.scorers
             .score(case, &observation)
@@ -313,9 +340,17 @@ impl Judging {
 }
 
 fn compile_scorers(criteria: &Criteria, golden: &GoldenSet) -> Result<ScorerSet> {
+    // A `command` scorer runs in the criteria file's folder, as its golden path is read
+    // relative to it.
+    let base = criteria
+        .path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
     let mut global = Vec::new();
     for named in &criteria.scorers {
-        let scorer = Scorer::compile(&named.spec).map_err(|e| {
+        let scorer = Scorer::compile_in(&named.spec, &base).map_err(|e| {
             Error::input(
                 Location::line(&criteria.path, named.line),
                 format!("scorer {:?}: {e}", named.spec.name),
@@ -327,7 +362,7 @@ fn compile_scorers(criteria: &Criteria, golden: &GoldenSet) -> Result<ScorerSet>
     for (index, case) in golden.cases.iter().enumerate() {
         let at = || Location::line(&golden.path, case.line);
         for spec in &case.asserts {
-            let scorer = Scorer::compile(spec).map_err(|e| {
+            let scorer = Scorer::compile_in(spec, &base).map_err(|e| {
                 Error::input(
                     at(),
                     format!("case {:?}: assert {:?}: {e}", case.id, spec.name),

@@ -155,9 +155,16 @@ async fn call_one(
             }
         }
     };
-    record.scores = plan
-        .judging
-        .score(case_index, &response.output, record.latency_ms);
+    let score = || {
+        plan.judging
+            .score(case_index, &response.output, record.latency_ms)
+    };
+    // A scorer program blocks while it runs: the runtime moves its other tasks elsewhere.
+    record.scores = if plan.judging.runs_programs() {
+        tokio::task::block_in_place(score)
+    } else {
+        score()
+    };
     record.ts = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
     record.model = response.model;
     record.response_hash = Some(digest::sha256_id(response.output.as_bytes()));

@@ -3,6 +3,7 @@
 //! A scorer is declared in the criteria (`[[scorers]]`) or in a case's own `assert` list,
 //! and compiled once (regexes, lower-cased needles) before the run starts.
 
+mod command;
 mod json;
 mod numeric;
 mod set;
@@ -92,6 +93,17 @@ pub enum ScorerKind {
     },
     /// The call's latency is at most `max_ms`.
     Latency { max_ms: u64 },
+    /// A program scores the output: `{case, output}` as JSON on stdin, `{score, passed,
+    /// reason}` on stdout; anything else fails the case.
+    Command {
+        command: String,
+        #[serde(default = "default_command_timeout")]
+        timeout_secs: f64,
+    },
+}
+
+fn default_command_timeout() -> f64 {
+    30.0
 }
 
 impl ScorerKind {
@@ -107,6 +119,7 @@ impl ScorerKind {
             ScorerKind::Similarity { .. } => "similarity",
             ScorerKind::Length { .. } => "length",
             ScorerKind::Latency { .. } => "latency",
+            ScorerKind::Command { .. } => "command",
         }
     }
 
@@ -146,7 +159,7 @@ impl<'de> Deserialize<'de> for ScorerSpec {
         if !table.contains_key("type") {
             return Err(D::Error::custom(
                 "scorer has no `type` (exact, contains, not_contains, regex, json_valid, \
-                 json_field, numeric, similarity, length, latency)",
+                 json_field, numeric, similarity, length, latency, command)",
             ));
         }
         let kind: ScorerKind = serde_json::from_value(value).map_err(D::Error::custom)?;
@@ -205,8 +218,11 @@ impl Score {
 pub struct Observation<'a> {
     pub output: &'a str,
     pub latency_ms: u64,
-    /// The case's `expected`, the only part of a case scorers read.
+    /// The case's `expected`, what the built-in scorers read of a case.
     pub expected: Option<&'a Value>,
+    /// The whole case (`id`, `vars`, `expected`, `tags`) as JSON, for a `command` scorer;
+    /// None when no command scorer needs it.
+    pub case: Option<&'a Value>,
 }
 
 /// A scorer ready to run: its checks compiled once.
@@ -223,12 +239,22 @@ enum Check {
     Json(json::JsonCheck),
     Numeric(numeric::NumericCheck),
     Latency { max_ms: u64 },
+    Command(command::CommandCheck),
 }
 
 impl Scorer {
     /// Compiles a declaration; the error says what is wrong with it in one line.
     pub fn compile(spec: &ScorerSpec) -> Result<Scorer, String> {
+        Scorer::compile_in(spec, std::path::Path::new("."))
+    }
+
+    /// Compiles a declaration of the criteria file in `dir`, where a `command` scorer runs.
+    pub fn compile_in(spec: &ScorerSpec, dir: &std::path::Path) -> Result<Scorer, String> {
         let check = match &spec.kind {
+            ScorerKind::Command {
+                command,
+                timeout_secs,
+            } => Check::Command(command::CommandCheck::compile(command, *timeout_secs, dir)?),
             ScorerKind::JsonValid {} | ScorerKind::JsonField { .. } => {
                 Check::Json(json::JsonCheck::compile(&spec.kind)?)
             }
@@ -275,6 +301,7 @@ impl Scorer {
             Check::Text(check) => check.score(obs),
             Check::Json(check) => check.score(obs),
             Check::Numeric(check) => check.score(obs),
+            Check::Command(check) => check.score(obs),
             Check::Latency { max_ms } => {
                 if obs.latency_ms <= *max_ms {
                     Score::pass(format!("latency {} ms <= {max_ms} ms", obs.latency_ms))
@@ -283,6 +310,13 @@ impl Scorer {
                 }
             }
         }
+    }
+}
+
+impl Scorer {
+    /// True for a scorer that runs a program: it needs the whole case and may block.
+    pub fn runs_a_program(&self) -> bool {
+        matches!(self.check, Check::Command(_))
     }
 }
 
@@ -322,6 +356,7 @@ pub(crate) mod tests {
             output,
             latency_ms: 10,
             expected: expected.as_ref(),
+            case: None,
         })
     }
 

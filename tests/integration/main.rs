@@ -6,6 +6,7 @@
 mod support;
 
 mod command_backend;
+mod command_scorer;
 mod compare;
 mod csv_sets;
 mod defaults;

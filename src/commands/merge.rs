@@ -7,7 +7,6 @@ use super::publish::{check_report_folders, publish};
 use super::{cwd, shown};
 use crate::error::{Error, Location, Result};
 use crate::exit::Outcome;
-use crate::gate::Sample;
 use crate::judging::Judging;
 use crate::project::Project;
 use crate::report::view::RunView;
@@ -137,11 +136,9 @@ fn check_one_run(shards: &mut [ShardRun]) -> Result<()> {
     Ok(())
 }
 
-/// Every shard's calls, read through the one judging path and checked to be the shard's
-/// own and complete.
-fn read_samples(shards: &[ShardRun], judging: &Judging) -> Result<Vec<Sample>> {
+/// Checks every shard's calls through the one judging path: the shard's own, and complete.
+fn check_shard_calls(shards: &[ShardRun], judging: &Judging) -> Result<()> {
     let cases = judging.golden.cases.len();
-    let mut samples = Vec::new();
     for shard in shards {
         let mut stray = None;
         let (found, _) =
@@ -169,9 +166,8 @@ fn read_samples(shards: &[ShardRun], judging: &Judging) -> Result<Vec<Sample>> {
                 ),
             ));
         }
-        samples.extend(found);
     }
-    Ok(samples)
+    Ok(())
 }
 
 /// Combines the shard directories into a new run directory `out` and judges it.
@@ -191,7 +187,7 @@ fn merge_into(project: &Project, dirs: &[PathBuf], out: &Path) -> Result<Report>
             ),
         ));
     }
-    let samples = read_samples(&shards, &judging)?;
+    check_shard_calls(&shards, &judging)?;
 
     // A new directory, never an existing run's, nor one inside a shard's.
     let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
@@ -227,7 +223,7 @@ fn merge_into(project: &Project, dirs: &[PathBuf], out: &Path) -> Result<Report>
     let building = out.with_file_name(format!(".{name}.merging-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&building);
     std::fs::create_dir(&building).map_err(|e| Error::write_failed(&building, &e))?;
-    let report = match write_merged(&building, &shards, &judging, samples) {
+    let report = match write_merged(&building, &shards, &judging) {
         Ok(report) => report,
         Err(e) => {
             let _ = std::fs::remove_dir_all(&building);
@@ -247,47 +243,39 @@ fn merge_into(project: &Project, dirs: &[PathBuf], out: &Path) -> Result<Report>
     Ok(report)
 }
 
-/// Writes the merged run (calls, report, manifest) into `out`.
-fn write_merged(
-    out: &Path,
-    shards: &[ShardRun],
-    judging: &Judging,
-    mut samples: Vec<Sample>,
-) -> Result<Report> {
+/// Writes the merged run (calls, report, manifest) into `out`. The judgement is of the
+/// calls.jsonl written here, read back through the one judging path, so a shard's file
+/// changed after it was checked cannot slip into a merged run unjudged.
+fn write_merged(out: &Path, shards: &[ShardRun], judging: &Judging) -> Result<Report> {
     let manifest = &shards[0].manifest;
     let out_calls = out.join(calls::FILE_NAME);
     let mut log =
         std::fs::File::create(&out_calls).map_err(|e| Error::write_failed(&out_calls, &e))?;
     for shard in shards {
         let from = shard.dir.join(calls::FILE_NAME);
-        let mut input = std::fs::File::open(&from).map_err(|e| Error::unreadable(&from, &e))?;
+        let mut input = crate::error::open_regular(&from)?;
         std::io::copy(&mut input, &mut log).map_err(|e| Error::write_failed(&out_calls, &e))?;
     }
     log.sync_all()
         .map_err(|e| Error::write_failed(&out_calls, &e))?;
 
-    let run_id = rundir::new_run_id();
-    let report = judging.judge(
-        &run_id,
-        manifest.identity.clone(),
-        manifest.repeats,
-        &mut samples,
-    );
-    report.write_json(&out.join(rundir::report::FILE_NAME))?;
     let mut merged = manifest.clone();
-    merged.run_id = run_id;
+    merged.run_id = rundir::new_run_id();
     merged.started_at = shards
         .iter()
         .map(|s| s.manifest.started_at.clone())
         .min()
         .unwrap_or_default();
+    merged.shard = None;
+    merged.merged_from = shards.iter().map(|s| s.manifest.run_id.clone()).collect();
+    let report = judging.rejudge(&merged, out, manifest.identity.clone(), |_, _| {})?;
+    report.write_json(&out.join(rundir::report::FILE_NAME))?;
+    let calls = judging.golden.cases.len() * merged.repeats as usize;
     merged.finished_at = Some(rundir::now_rfc3339());
     merged.status = Status::Completed;
-    merged.shard = None;
-    merged.calls_total = samples.len();
-    merged.calls_done = samples.len();
+    merged.calls_total = calls;
+    merged.calls_done = calls;
     merged.verdict = Some(report.verdict_word().to_string());
-    merged.merged_from = shards.iter().map(|s| s.manifest.run_id.clone()).collect();
     merged.write(out)?;
     Ok(report)
 }

@@ -31,7 +31,7 @@ use xxhash_rust::xxh3::xxh3_128;
 use super::{Entry, Snapshot};
 
 /// Bumped whenever the index's shape or meaning changes, so an old index is rebuilt.
-const FORMAT: u32 = 3;
+const FORMAT: u32 = 4;
 
 /// The fingerprint's block size; also how much is read at a time while checking it.
 const BLOCK: usize = 1 << 20;

@@ -182,6 +182,15 @@ impl State {
                 .insert(change.actor.to_string());
             return;
         }
+        // A canary moves traffic: it is activity, as a promotion is, for `audit`.
+        let newer = match (&prompt.last_change, parse_ts(change.ts)) {
+            (_, None) => false,
+            (None, Some(_)) => true,
+            (Some(last), Some(ts)) => parse_ts(last).is_none_or(|last| ts > last),
+        };
+        if newer {
+            prompt.last_change = Some(change.ts.to_string());
+        }
         if change.action == Action::Canary {
             if let Some(env) = prompt.envs.get_mut(change.env) {
                 env.canary = match change.percent {
@@ -197,14 +206,6 @@ impl State {
                 };
             }
             return;
-        }
-        let newer = match (&prompt.last_change, parse_ts(change.ts)) {
-            (_, None) => false,
-            (None, Some(_)) => true,
-            (Some(last), Some(ts)) => parse_ts(last).is_none_or(|last| ts > last),
-        };
-        if newer {
-            prompt.last_change = Some(change.ts.to_string());
         }
         let version = prompt.version_index(change.version);
         let live = Live {
@@ -505,6 +506,11 @@ mod tests {
         state.check(&c.change()).unwrap();
         state.apply(&c.change());
         assert_eq!(state.canary("p", "prod").unwrap().percent, 10);
+        // A canary is activity, for audit's idle check.
+        assert_eq!(
+            state.prompt("p").unwrap().last_change.as_deref(),
+            Some("2026-11-02T00:00:00.000Z")
+        );
         assert_eq!(state.live_version("p", "prod"), Some("a"));
         // A canary of the live version, an end of another version, a percent elsewhere.
         assert!(state.check(&canary(3, "a", 10, "a").change()).is_err());

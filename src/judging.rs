@@ -382,6 +382,19 @@ fn compile_scorers(criteria: &Criteria, golden: &GoldenSet) -> Result<ScorerSet>
         let mut scorers = 0;
         for scorer in set.for_case(index) {
             scorers += 1;
+            if let Some(judge) = scorer.judge()
+                && let Some(missing) = judge.missing_variables(&case.vars).first()
+            {
+                return Err(Error::input(
+                    at(),
+                    format!(
+                        "case {:?} has no variable {missing:?}, which the judge prompt {} of scorer {:?} uses; add it to the case's vars",
+                        case.id,
+                        judge.prompt.path.display(),
+                        scorer.name
+                    ),
+                ));
+            }
             scorer
                 .check_expected(case.expected.as_ref())
                 .map_err(|e| Error::input(at(), format!("case {:?}: {e}", case.id)))?;

@@ -149,6 +149,18 @@ impl JudgeCheck {
         vars
     }
 
+    /// Variables the judge prompt reads that neither the case nor the judge provides.
+    pub fn missing_variables(&self, case_vars: &Map<String, Value>) -> Vec<String> {
+        self.prompt
+            .variables(false)
+            .into_iter()
+            .filter(|v| {
+                !case_vars.contains_key(v)
+                    && !["output", "expected", "rubric"].contains(&v.as_str())
+            })
+            .collect()
+    }
+
     /// The judge's request messages for these variables.
     pub fn render(&self, vars: &Map<String, Value>) -> Result<Vec<Message>, String> {
         self.prompt.render(&crate::template::context(vars))
@@ -162,6 +174,14 @@ impl JudgeCheck {
         };
         if let Some(error) = &call.error {
             return Score::fail(format!("judge call failed: {error}"));
+        }
+        if call.prompt_version != self.prompt.version {
+            return Score::fail(format!(
+                "the recorded judge answer is of judge prompt version {}, not of {} ({}), which this scorer uses",
+                crate::digest::short(&call.prompt_version),
+                crate::digest::short(&self.prompt.version),
+                self.prompt.path.display()
+            ));
         }
         match self.verdict(&call.answer) {
             Ok((choice, score)) => {
@@ -268,7 +288,7 @@ mod tests {
     fn judged(check: &JudgeCheck, answer: &str) -> Score {
         let calls = [JudgeCall {
             scorer: "j".into(),
-            prompt_version: "v".into(),
+            prompt_version: check.prompt.version.clone(),
             model: "m".into(),
             answer: answer.into(),
             answer_hash: Some(crate::digest::sha256_id(answer.as_bytes())),

@@ -185,6 +185,10 @@ fn a_judge_that_cannot_be_reached_fails_the_case_never_passes_it() {
             "backend = \"command\"\ncommand = \"python3 -c 'import sys; sys.exit(3)'\"",
         ),
     );
+    // A judge call that failed for good spends the error budget like a failed call.
+    t.run_with(&[&RUN[..], &["--max-retries", "0"]].concat())
+        .code(3)
+        .stderr_has("judge call of \"greets\" failed");
     let out = t.run_with(&[&RUN[..], &["--max-retries", "0", "--max-error-rate", "1"]].concat());
     out.code(1).stdout_has("judge call failed");
     let run = out.run_dir();
@@ -195,4 +199,56 @@ fn a_judge_that_cannot_be_reached_fails_the_case_never_passes_it() {
     t.run_with(&["gate", &dir])
         .code(1)
         .stdout_has("judge call failed");
+}
+
+const COUNTING_JUDGE: &str = r#"import json, sys
+request = json.load(sys.stdin)
+with open("judge_calls.log", "a") as log:
+    log.write(str(request.get("repeat")) + "\n")
+print(json.dumps({"output": "Fine.\nVERDICT: PASS"}))
+"#;
+
+#[test]
+fn each_repeat_gets_its_own_judge_call_and_a_rerun_is_answered_from_the_cache() {
+    let t = project(&[("hi", "Say hello")])
+        .file("criteria/judge.py", COUNTING_JUDGE)
+        .criteria(
+            CRITERIA_PATH,
+            "../golden/g.jsonl",
+            &CRITERIA.replace(
+                "backend = \"mock\"\nmodel = \"judge-model\"\nmock_rules = \"judge_rules.toml\"",
+                "backend = \"command\"\ncommand = \"python3 judge.py\"",
+            ),
+        );
+    let args = [&RUN[..], &["--repeat", "3"]].concat();
+    let out = t.run_with(&args);
+    out.code(0);
+    let log = || t.read("criteria/judge_calls.log");
+    assert_eq!(log().lines().count(), 3, "{}", log());
+    let run = out.run_dir();
+    for repeat in 0..3 {
+        let call = judge_call(run.call("hi", repeat));
+        assert_eq!(call["cached"], false);
+        assert_eq!(call["attempts"], 1);
+    }
+    let out = t.run_with(&args);
+    out.code(0);
+    assert_eq!(log().lines().count(), 3, "the rerun made no judge call");
+    let run = out.run_dir();
+    for repeat in 0..3 {
+        assert_eq!(judge_call(run.call("hi", repeat))["cached"], true);
+    }
+}
+
+#[test]
+fn a_judge_prompt_variable_the_case_lacks_is_an_input_error_before_any_call() {
+    let t = project(&[("hi", "Say hello")]).file(
+        "criteria/judge.toml",
+        JUDGE_PROMPT.replace(
+            "Output: {{ output }}",
+            "Output: {{ output }} {{ audience }}",
+        ),
+    );
+    t.run_with(&RUN)
+        .input_error(&["golden/g.jsonl:1", "audience", "judge prompt"]);
 }

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::backend::BackendKind;
 use crate::digest;
 use crate::error::{self, Error, Location, Result};
 use crate::score::ScorerSpec;
@@ -24,6 +25,25 @@ struct CriteriaFile {
     #[serde(default)]
     must_pass: Vec<String>,
     compare: Option<ComparePolicyFile>,
+    #[serde(default)]
+    judge: JudgeConfig,
+}
+
+/// `[judge]`: the backend `llm_judge` scorers call, set apart from the candidate's. Mock
+/// by default, so judged criteria run offline. Paths are relative to the criteria file;
+/// the key is read from the environment variable `api_key_env`, never written down.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JudgeConfig {
+    #[serde(default)]
+    pub backend: BackendKind,
+    /// The judge model's name, sent with each judge request (default: the judge prompt's).
+    pub model: Option<String>,
+    /// The mock judge's rules file (the mock backend's format).
+    pub mock_rules: Option<String>,
+    pub command: Option<String>,
+    pub base_url: Option<String>,
+    pub api_key_env: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -171,6 +191,8 @@ pub struct Criteria {
     pub gates: Vec<Gate>,
     pub must_pass: Vec<String>,
     pub compare: Option<ComparePolicy>,
+    /// The judge backend of `llm_judge` scorers.
+    pub judge: JudgeConfig,
 }
 
 impl Criteria {
@@ -355,7 +377,17 @@ impl Criteria {
             gates,
             must_pass: file.must_pass,
             compare,
+            judge: file.judge,
         })
+    }
+
+    /// The criteria file's folder, against which its relative paths are read.
+    pub fn dir(&self) -> PathBuf {
+        self.path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf()
     }
 
     /// The golden file the criteria pins, resolved against the criteria file's folder.

@@ -580,6 +580,7 @@ mod tests {
             gates,
             must_pass: must_pass.iter().map(|m| m.to_string()).collect(),
             compare: None,
+            judge: Default::default(),
         }
     }
 

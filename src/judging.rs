@@ -13,7 +13,7 @@ use crate::golden::GoldenSet;
 use crate::project::Project;
 use crate::rundir::calls::{CallReader, CallRecord, ReadMode};
 use crate::rundir::{CriteriaRef, Identity, Manifest, Report};
-use crate::score::{Observation, Score, Scorer, ScorerSet, snippet};
+use crate::score::{JudgeCall, Observation, Score, Scorer, ScorerSet, snippet};
 
 /// Characters of a failing output kept for reports.
 const FAILING_OUTPUT_CHARS: usize = 300;
@@ -100,13 +100,21 @@ impl Judging {
     }
 
     /// Scores one output of the case at golden position `case` with every scorer that
-    /// applies to it, named.
-    pub fn score(&self, case: usize, output: &str, latency_ms: u64) -> Vec<(String, Score)> {
+    /// applies to it, named. `llm_judge` scorers read the judge answers in `judge_calls`
+    /// (made by the run, or recorded in calls.jsonl): judging never calls a judge.
+    pub fn score(
+        &self,
+        case: usize,
+        output: &str,
+        latency_ms: u64,
+        judge_calls: &[JudgeCall],
+    ) -> Vec<(String, Score)> {
         let observation = Observation {
             output,
             latency_ms,
             expected: self.golden.cases[case].expected.as_ref(),
             case: self.cases_json.get(case),
+            judge_calls,
         };
         self.scorers
             .score(case, &observation)
@@ -115,11 +123,11 @@ impl Judging {
             .collect()
     }
 
-    /// Re-scores a recorded call from its output (a failed call has no scores): what a
-    /// record says about its own scores is never trusted.
+    /// Re-scores a recorded call from its output and its recorded judge answers (a failed
+    /// call has no scores): what a record says about its own scores is never trusted.
     pub fn rescore(&self, case: usize, record: &mut CallRecord) {
         record.scores = if record.error.is_none() {
-            self.score(case, &record.output, record.latency_ms)
+            self.score(case, &record.output, record.latency_ms, &record.judge_calls)
         } else {
             Vec::new()
         };
@@ -374,6 +382,19 @@ fn compile_scorers(criteria: &Criteria, golden: &GoldenSet) -> Result<ScorerSet>
         let mut scorers = 0;
         for scorer in set.for_case(index) {
             scorers += 1;
+            if let Some(judge) = scorer.judge()
+                && let Some(missing) = judge.missing_variables(&case.vars).first()
+            {
+                return Err(Error::input(
+                    at(),
+                    format!(
+                        "case {:?} has no variable {missing:?}, which the judge prompt {} of scorer {:?} uses; add it to the case's vars",
+                        case.id,
+                        judge.prompt.path.display(),
+                        scorer.name
+                    ),
+                ));
+            }
             scorer
                 .check_expected(case.expected.as_ref())
                 .map_err(|e| Error::input(at(), format!("case {:?}: {e}", case.id)))?;

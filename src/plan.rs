@@ -96,6 +96,31 @@ pub struct RunPlan {
     pub settings: Settings,
     /// Set when this run is one shard of a run split across machines.
     pub shard: Option<Shard>,
+    /// The judge `llm_judge` scorers call; None when no scorer is one.
+    pub judge: Option<JudgePlan>,
+}
+
+/// The judge's backend, built apart from the candidate's from the criteria's `[judge]`.
+/// Its calls go through the run's CallPolicy.
+pub struct JudgePlan {
+    pub backend: Backend,
+    pub kind: BackendKind,
+    pub endpoint: Option<String>,
+    pub command: Option<String>,
+    /// `[judge] model`, which replaces the judge prompt's model name.
+    pub model: Option<String>,
+    /// None for the mock judge and with --no-cache.
+    pub cache: Option<Cache>,
+}
+
+impl JudgePlan {
+    pub fn cache_identity(&self) -> BackendKey<'_> {
+        BackendKey {
+            kind: self.kind.name(),
+            endpoint: self.endpoint.as_deref(),
+            command: self.command.as_deref(),
+        }
+    }
 }
 
 impl RunPlan {
@@ -148,6 +173,13 @@ impl RunPlan {
 
         let (backend, backend_ref) = build_backend(args, &project, &prompt)?;
         let policy = build_policy(args)?;
+        let judges = (0..judging.golden.cases.len())
+            .any(|i| judging.scorers.for_case(i).any(|s| s.judge().is_some()));
+        let judge = if judges {
+            Some(build_judge(args, &project, &judging)?)
+        } else {
+            None
+        };
         let cache = (backend.is_cacheable() && !args.no_cache).then(|| Cache::new(&project.root));
         let max_error_rate = args.max_error_rate.unwrap_or(0.0);
         if !(0.0..=1.0).contains(&max_error_rate) {
@@ -185,6 +217,7 @@ impl RunPlan {
             show_progress: !args.no_progress,
             settings,
             shard: None,
+            judge,
         })
     }
 
@@ -313,6 +346,79 @@ fn build_policy(args: &RunOptions) -> Result<CallPolicy> {
             ..RetryPolicy::default()
         },
         limiter,
+    })
+}
+
+/// Builds the judge's backend from the criteria's `[judge]` with the candidate's
+/// constructors; paths are relative to the criteria file, the key comes from the
+/// environment and is kept nowhere else.
+fn build_judge(args: &RunOptions, project: &Project, judging: &Judging) -> Result<JudgePlan> {
+    let config = &judging.criteria.judge;
+    let dir = judging.criteria.dir();
+    let at = || Location::file(&judging.criteria.path);
+    let kind = config.backend;
+    if kind != BackendKind::Mock && config.mock_rules.is_some() {
+        return Err(Error::input(
+            at(),
+            "[judge] mock_rules needs backend = \"mock\"",
+        ));
+    }
+    if kind != BackendKind::Command && config.command.is_some() {
+        return Err(Error::input(
+            at(),
+            "[judge] command needs backend = \"command\"",
+        ));
+    }
+    if kind != BackendKind::Openai && (config.base_url.is_some() || config.api_key_env.is_some()) {
+        return Err(Error::input(
+            at(),
+            "[judge] base_url and api_key_env need backend = \"openai\"",
+        ));
+    }
+    let (backend, endpoint, command) = match kind {
+        BackendKind::Mock => {
+            let latency = Duration::from_millis(args.mock_latency_ms);
+            let mock = match &config.mock_rules {
+                Some(path) => MockBackend::from_rules_file(&dir.join(path), latency)?,
+                None => MockBackend::echo(latency),
+            };
+            (Backend::Mock(Box::new(mock)), None, None)
+        }
+        BackendKind::Command => {
+            let Some(command) = &config.command else {
+                return Err(Error::input(
+                    at(),
+                    "[judge] backend = \"command\" needs command = \"PROGRAM ARG...\"",
+                ));
+            };
+            let backend = CommandBackend::new(command, dir.clone())?;
+            let line = backend.command_line();
+            (Backend::Command(backend), None, Some(line))
+        }
+        BackendKind::Openai => {
+            let base_url = config
+                .base_url
+                .clone()
+                .unwrap_or_else(|| DEFAULT_OPENAI_BASE_URL.to_string());
+            let key_env = config.api_key_env.as_deref().unwrap_or(DEFAULT_API_KEY_ENV);
+            let api_key = std::env::var(key_env).ok().filter(|k| !k.trim().is_empty());
+            let backend = OpenAiBackend::new(
+                &base_url,
+                api_key,
+                Duration::from_secs_f64(args.timeout_secs),
+            )?;
+            let endpoint = backend.endpoint();
+            (Backend::OpenAi(Box::new(backend)), Some(endpoint), None)
+        }
+    };
+    let cache = (backend.is_cacheable() && !args.no_cache).then(|| Cache::new(&project.root));
+    Ok(JudgePlan {
+        backend,
+        kind,
+        endpoint,
+        command,
+        model: config.model.clone(),
+        cache,
     })
 }
 

@@ -231,7 +231,7 @@ fn read_finished(
             if shard.is_some_and(|s| !s.holds(case)) {
                 stray.get_or_insert(record.case_id.clone());
             }
-            if let Some(error) = record.error {
+            if let Some(error) = record.call_failure() {
                 failed.push((record.case_id, error));
             }
         },

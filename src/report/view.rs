@@ -281,6 +281,7 @@ pub(crate) mod tests {
                 .into_iter()
                 .map(|(n, s)| (n.to_string(), s))
                 .collect(),
+            judge_calls: Vec::new(),
         }
     }
 

@@ -77,6 +77,28 @@ impl Cache {
         digest::sha256_id(canonical.as_bytes())
     }
 
+    /// The key of a judge call: the judge backend, the judge prompt's version, its model
+    /// settings, the rendered judge request (rubric and candidate output included) and the
+    /// repeat index, so each repeat gets its own judgement. Never equal to a candidate key.
+    pub fn judge_key(
+        backend: &BackendKey<'_>,
+        judge_version: &str,
+        model: &ModelSettings,
+        messages: &[Message],
+        repeat: u32,
+    ) -> String {
+        let canonical = digest::canonical_json(&json!({
+            "judge": judge_version,
+            "backend": backend.kind,
+            "endpoint": backend.endpoint,
+            "command": backend.command,
+            "model": model,
+            "messages": messages,
+            "repeat": repeat,
+        }));
+        digest::sha256_id(canonical.as_bytes())
+    }
+
     fn path(&self, key: &str) -> PathBuf {
         let hex = key.strip_prefix("sha256:").unwrap_or(key);
         self.dir.join(&hex[..2]).join(format!("{}.json", &hex[2..]))

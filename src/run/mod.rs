@@ -20,6 +20,7 @@ use crate::gate::Sample;
 use crate::plan::RunPlan;
 use crate::rundir::calls::{self, CallRecord, CallWriter};
 use crate::rundir::{self, Manifest, Report, Status};
+use crate::score::{JudgeCall, JudgeCheck};
 use cache::Cache;
 use events::{CallLogSink, RunEvent, RunSink};
 
@@ -120,6 +121,7 @@ async fn call_one(
         error: None,
         output: String::new(),
         scores: Vec::new(),
+        judge_calls: Vec::new(),
     };
     let response = match cached {
         Some(entry) => {
@@ -155,9 +157,28 @@ async fn call_one(
             }
         }
     };
+    for scorer in plan.judging.scorers.for_case(case_index) {
+        if let Some(check) = scorer.judge() {
+            let call = judge_one(
+                plan,
+                &scorer.name,
+                check,
+                case_index,
+                &response.output,
+                repeat,
+                on_retry,
+            )
+            .await?;
+            record.judge_calls.push(call);
+        }
+    }
     let score = || {
-        plan.judging
-            .score(case_index, &response.output, record.latency_ms)
+        plan.judging.score(
+            case_index,
+            &response.output,
+            record.latency_ms,
+            &record.judge_calls,
+        )
     };
     // A scorer program blocks while it runs: the runtime moves its other tasks elsewhere.
     record.scores = if plan.judging.runs_programs() {
@@ -172,6 +193,116 @@ async fn call_one(
     record.tokens_out = response.tokens_out;
     record.output = response.output;
     Ok(record)
+}
+
+/// Renders the judge prompt of one `llm_judge` scorer for the candidate's `output` and
+/// calls the judge (or reads the cache) through the run's CallPolicy. A judge call that
+/// fails for good is recorded with its `error`: the scorer then fails the case.
+async fn judge_one(
+    plan: &RunPlan,
+    scorer: &str,
+    check: &JudgeCheck,
+    case_index: usize,
+    output: &str,
+    repeat: u32,
+    on_retry: &mut (dyn FnMut(u32, &str, Duration) + Send),
+) -> Result<JudgeCall> {
+    let judge = plan
+        .judge
+        .as_ref()
+        .expect("a plan with llm_judge scorers has a judge");
+    let golden = &plan.judging.golden;
+    let case = &golden.cases[case_index];
+    let vars = check.vars(&case.vars, output, case.expected.as_ref());
+    let messages = check.render(&vars).map_err(|e| {
+        Error::input(
+            Location::line(&golden.path, case.line),
+            format!(
+                "case {:?}: judge prompt of scorer {scorer:?} ({}): {e}",
+                case.id,
+                check.prompt.path.display()
+            ),
+        )
+    })?;
+    let mut model = check.prompt.model.clone();
+    if let Some(name) = &judge.model {
+        model.name = name.clone();
+    }
+    let request = Request {
+        prompt_id: &check.prompt.id,
+        prompt_version: &check.prompt.version,
+        model: &model,
+        messages: &messages,
+        vars: &vars,
+        case_id: &case.id,
+        repeat,
+    };
+    let mut call = JudgeCall {
+        scorer: scorer.to_string(),
+        prompt_version: check.prompt.version.clone(),
+        model: model.name.clone(),
+        answer: String::new(),
+        answer_hash: None,
+        tokens_in: None,
+        tokens_out: None,
+        latency_ms: 0,
+        attempts: 0,
+        cached: false,
+        error: None,
+    };
+    let key = judge.cache.as_ref().map(|_| {
+        Cache::judge_key(
+            &judge.cache_identity(),
+            &check.prompt.version,
+            &model,
+            &messages,
+            repeat,
+        )
+    });
+    let response = match (&judge.cache, &key) {
+        (Some(cache), Some(key)) => cache.get(key),
+        _ => None,
+    };
+    let response = match response {
+        Some(entry) => {
+            call.cached = true;
+            let (response, latency_ms) = entry.response();
+            call.latency_ms = latency_ms;
+            response
+        }
+        None => {
+            let attempted = plan.policy.call(&judge.backend, &request, on_retry).await?;
+            call.attempts = attempted.attempts;
+            call.latency_ms = attempted.latency.as_millis() as u64;
+            match attempted.result {
+                Ok(response) => {
+                    if let (Some(cache), Some(key)) = (&judge.cache, &key) {
+                        cache.put(
+                            key,
+                            &cache::Entry {
+                                output: response.output.clone(),
+                                tokens_in: response.tokens_in,
+                                tokens_out: response.tokens_out,
+                                model: response.model.clone(),
+                                latency_ms: call.latency_ms,
+                            },
+                        );
+                    }
+                    response
+                }
+                Err(reason) => {
+                    call.error = Some(reason);
+                    return Ok(call);
+                }
+            }
+        }
+    };
+    call.model = response.model;
+    call.answer_hash = Some(digest::sha256_id(response.output.as_bytes()));
+    call.tokens_in = response.tokens_in;
+    call.tokens_out = response.tokens_out;
+    call.answer = response.output;
+    Ok(call)
 }
 
 /// What the workers share: the queue position, the stop flag, and the count of calls that
@@ -207,7 +338,7 @@ async fn worker(plan: Arc<RunPlan>, schedule: Arc<Schedule>, results: mpsc::Send
         };
         let result = call_one(&plan, &schedule.run_id, case, repeat, &mut on_retry).await;
         if let Ok(record) = &result
-            && record.error.is_some()
+            && record.call_failure().is_some()
             && schedule.failed_calls.fetch_add(1, Ordering::Relaxed) + 1 > schedule.allowed_failures
         {
             schedule.stop.store(true, Ordering::Relaxed);
@@ -405,10 +536,10 @@ pub async fn execute(
                     if fatal.is_some() {
                         continue;
                     }
-                    if let Some(reason) = &record.error {
+                    if let Some(reason) = record.call_failure() {
                         // The workers stop themselves once the budget is spent; this keeps
                         // the count and the examples for the message.
-                        call_errors.record(&record.case_id, reason);
+                        call_errors.record(&record.case_id, &reason);
                     }
                     let sample = plan.judging.sample(case, &record);
                     let passed = sample.passed();

@@ -11,7 +11,7 @@ use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::error::{Error, Location, Result};
-use crate::score::Score;
+use crate::score::{JudgeCall, Score};
 
 pub const FILE_NAME: &str = "calls.jsonl";
 
@@ -40,6 +40,10 @@ pub struct CallRecord {
         deserialize_with = "deserialize_scores"
     )]
     pub scores: Vec<(String, Score)>,
+    /// The judge calls of the `llm_judge` scorers that judged this output (none for other
+    /// scorers; absent from older lines, which read and hash as they did).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub judge_calls: Vec<JudgeCall>,
 }
 
 impl CallRecord {
@@ -69,7 +73,28 @@ impl CallRecord {
                 "case {:?} repeat {}: a failed call with a response_hash: the line was altered after the call",
                 self.case_id, self.repeat
             )),
+        }?;
+        for judge in &self.judge_calls {
+            judge.check_answer_hash().map_err(|e| {
+                format!(
+                    "case {:?} repeat {}: {e}: the line was altered after the call",
+                    self.case_id, self.repeat
+                )
+            })?;
         }
+        Ok(())
+    }
+
+    /// Why this (case, repeat) counts against the error budget: its call failed for good,
+    /// or one of its judge calls did.
+    pub fn call_failure(&self) -> Option<String> {
+        self.error.clone().or_else(|| {
+            self.judge_calls.iter().find_map(|j| {
+                j.error
+                    .as_ref()
+                    .map(|e| format!("judge call of {:?} failed: {e}", j.scorer))
+            })
+        })
     }
 
     pub fn score(&self, name: &str) -> Option<&Score> {
@@ -297,6 +322,7 @@ mod tests {
                 ("b".into(), Score::pass("ok")),
                 ("a".into(), Score::fail("no")),
             ],
+            judge_calls: Vec::new(),
         }
     }
 

@@ -152,6 +152,7 @@ mod tests {
             latency_ms: 1,
             expected: None,
             case: Some(&case),
+            judge_calls: &[],
         })
     }
 

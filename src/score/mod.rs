@@ -5,10 +5,12 @@
 
 mod command;
 mod json;
+mod judge;
 mod numeric;
 mod set;
 mod text;
 
+pub use judge::{JudgeCall, JudgeCheck, last_verdict};
 pub use set::ScorerSet;
 
 use serde::{Deserialize, Serialize};
@@ -100,6 +102,19 @@ pub enum ScorerKind {
         #[serde(default = "default_command_timeout")]
         timeout_secs: f64,
     },
+    /// A judge model grades the output: `prompt` (a prompt file, relative to the criteria
+    /// file) is rendered with the case's vars plus `output`, `expected` and `rubric`; the
+    /// last `VERDICT: <choice>` line of its answer picks a choice, whose score must reach
+    /// `min`. Anything else fails the case.
+    LlmJudge {
+        prompt: String,
+        rubric: Option<String>,
+        rubric_file: Option<String>,
+        #[serde(default = "judge::default_choices")]
+        choices: std::collections::BTreeMap<String, f64>,
+        #[serde(default = "judge::default_judge_min")]
+        min: f64,
+    },
 }
 
 fn default_command_timeout() -> f64 {
@@ -120,6 +135,7 @@ impl ScorerKind {
             ScorerKind::Length { .. } => "length",
             ScorerKind::Latency { .. } => "latency",
             ScorerKind::Command { .. } => "command",
+            ScorerKind::LlmJudge { .. } => "llm_judge",
         }
     }
 
@@ -159,7 +175,7 @@ impl<'de> Deserialize<'de> for ScorerSpec {
         if !table.contains_key("type") {
             return Err(D::Error::custom(
                 "scorer has no `type` (exact, contains, not_contains, regex, json_valid, \
-                 json_field, numeric, similarity, length, latency, command)",
+                 json_field, numeric, similarity, length, latency, command, llm_judge)",
             ));
         }
         let kind: ScorerKind = serde_json::from_value(value).map_err(D::Error::custom)?;
@@ -205,7 +221,7 @@ impl Score {
         }
     }
 
-    fn graded(score: f64, passed: bool, reason: impl Into<String>) -> Score {
+    pub(crate) fn graded(score: f64, passed: bool, reason: impl Into<String>) -> Score {
         Score {
             score: score.clamp(0.0, 1.0),
             passed,
@@ -223,6 +239,8 @@ pub struct Observation<'a> {
     /// The whole case (`id`, `vars`, `expected`, `tags`) as JSON, for a `command` scorer;
     /// None when no command scorer needs it.
     pub case: Option<&'a Value>,
+    /// The judge calls made (or recorded) for this output, read by `llm_judge` scorers.
+    pub judge_calls: &'a [JudgeCall],
 }
 
 /// A scorer ready to run: its checks compiled once.
@@ -240,6 +258,7 @@ enum Check {
     Numeric(numeric::NumericCheck),
     Latency { max_ms: u64 },
     Command(command::CommandCheck),
+    Judge(Box<judge::JudgeCheck>),
 }
 
 impl Scorer {
@@ -255,6 +274,20 @@ impl Scorer {
                 command,
                 timeout_secs,
             } => Check::Command(command::CommandCheck::compile(command, *timeout_secs, dir)?),
+            ScorerKind::LlmJudge {
+                prompt,
+                rubric,
+                rubric_file,
+                choices,
+                min,
+            } => Check::Judge(Box::new(judge::JudgeCheck::compile(
+                prompt,
+                rubric.as_deref(),
+                rubric_file.as_deref(),
+                choices,
+                *min,
+                dir,
+            )?)),
             ScorerKind::JsonValid {} | ScorerKind::JsonField { .. } => {
                 Check::Json(json::JsonCheck::compile(&spec.kind)?)
             }
@@ -302,6 +335,7 @@ impl Scorer {
             Check::Json(check) => check.score(obs),
             Check::Numeric(check) => check.score(obs),
             Check::Command(check) => check.score(obs),
+            Check::Judge(check) => check.score(&self.name, obs),
             Check::Latency { max_ms } => {
                 if obs.latency_ms <= *max_ms {
                     Score::pass(format!("latency {} ms <= {max_ms} ms", obs.latency_ms))
@@ -317,6 +351,14 @@ impl Scorer {
     /// True for a scorer that runs a program: it needs the whole case and may block.
     pub fn runs_a_program(&self) -> bool {
         matches!(self.check, Check::Command(_))
+    }
+
+    /// The judge of an `llm_judge` scorer, whose call the run makes before scoring.
+    pub fn judge(&self) -> Option<&judge::JudgeCheck> {
+        match &self.check {
+            Check::Judge(check) => Some(check),
+            _ => None,
+        }
     }
 }
 
@@ -357,6 +399,7 @@ pub(crate) mod tests {
             latency_ms: 10,
             expected: expected.as_ref(),
             case: None,
+            judge_calls: &[],
         })
     }
 

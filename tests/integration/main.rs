@@ -19,6 +19,7 @@ mod governance;
 mod hash;
 mod hostile;
 mod inputs;
+mod judge;
 mod litellm;
 mod messages;
 mod openai_backend;

@@ -1,6 +1,7 @@
 //! `type = "llm_judge"` scorers: a scripted mock judge grades each output; the last
 //! `VERDICT:` line of its answer binds, anything else fails the case, and every
-//! re-judgement parses the recorded answer without calling the judge.
+//! re-judgement parses the recorded answer without calling the judge. The same judge
+//! through the `openai` backend answers from a wiremock server on loopback.
 
 use serde_json::Value;
 
@@ -251,4 +252,199 @@ fn a_judge_prompt_variable_the_case_lacks_is_an_input_error_before_any_call() {
     );
     t.run_with(&RUN)
         .input_error(&["golden/g.jsonl:1", "audience", "judge prompt"]);
+}
+
+// ---------------------------------------------------------------------------------------
+// The judge through the `openai` backend, against a wiremock server on loopback.
+
+const JUDGE_KEY: &str = "sk-judge-0123456789abcdefSECRET";
+
+/// The criteria's judge: the openai backend at `url`, its key in JUDGE_API_KEY.
+fn openai_judge_project(cases: &[(&str, &str)], url: &str) -> Test {
+    project(cases).criteria(
+        CRITERIA_PATH,
+        "../golden/g.jsonl",
+        &CRITERIA.replace(
+            "backend = \"mock\"\nmodel = \"judge-model\"\nmock_rules = \"judge_rules.toml\"",
+            &format!(
+                "backend = \"openai\"\nmodel = \"judge-model\"\nbase_url = \"{url}\"\napi_key_env = \"JUDGE_API_KEY\""
+            ),
+        ),
+    )
+}
+
+/// A judge model: PASS when the output it is shown greets, FAIL otherwise.
+struct GreetingJudge;
+
+impl wiremock::Respond for GreetingJudge {
+    fn respond(&self, request: &wiremock::Request) -> wiremock::ResponseTemplate {
+        let body: Value = serde_json::from_slice(&request.body).unwrap();
+        let user = body["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .rev()
+            .find(|m| m["role"] == "user")
+            .unwrap()["content"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let output = user.split("Output: ").nth(1).unwrap_or_default();
+        let answer = if output.to_lowercase().contains("hello") {
+            "The output greets the user.\nVERDICT: PASS"
+        } else {
+            "The output does not greet the user.\nVERDICT: FAIL"
+        };
+        wiremock::ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "model": "served-judge-3",
+            "choices": [{"message": {"role": "assistant", "content": answer}}],
+            "usage": {"prompt_tokens": 40, "completion_tokens": 9}
+        }))
+    }
+}
+
+fn chat_completions() -> wiremock::MockBuilder {
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .and(wiremock::matchers::path("/v1/chat/completions"))
+}
+
+/// No file under `dir` holds the judge's key.
+fn assert_no_judge_key_under(dir: &std::path::Path) {
+    for file in crate::support::files_under(dir) {
+        let bytes = std::fs::read(&file).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(JUDGE_KEY),
+            "{} holds the judge's key",
+            file.display()
+        );
+    }
+}
+
+#[test]
+fn an_openai_judge_on_wiremock_grades_from_the_rendered_judge_prompt_and_never_records_the_key() {
+    let server = crate::openai_backend::Server::start();
+    server.mount(chat_completions().respond_with(GreetingJudge));
+    let t = openai_judge_project(
+        &[("hi", "Say hello"), ("bye", "Say goodbye")],
+        &server.url(),
+    );
+    let out = t.run_env(&RUN, &[("JUDGE_API_KEY", JUDGE_KEY)]);
+    out.code(1).stdout_has("greets: judge says FAIL");
+    assert!(!out.stdout.contains(JUDGE_KEY) && !out.stderr.contains(JUDGE_KEY));
+    let run = out.run_dir();
+    assert!(run.passed("hi", "greets"));
+    assert_eq!(
+        run.score("hi", "greets")["reason"],
+        "judge says PASS (1 >= min 0.5)"
+    );
+    assert!(!run.passed("bye", "greets"));
+
+    // One chat completion per case, carrying the rendered judge prompt: its system
+    // message, the rubric and the candidate's (echoed) output, with the judge's model and key.
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    let mut outputs = Vec::new();
+    for request in &requests {
+        assert_eq!(
+            request
+                .headers
+                .get("authorization")
+                .unwrap()
+                .to_str()
+                .unwrap(),
+            format!("Bearer {JUDGE_KEY}")
+        );
+        let body: Value = serde_json::from_slice(&request.body).unwrap();
+        assert_eq!(body["model"], "judge-model", "{body:#}");
+        let messages = body["messages"].as_array().unwrap();
+        assert_eq!(messages.len(), 2, "{body:#}");
+        assert_eq!(messages[0]["role"], "system");
+        assert!(
+            messages[0]["content"]
+                .as_str()
+                .unwrap()
+                .contains("End with a line VERDICT: PASS or VERDICT: FAIL."),
+            "{body:#}"
+        );
+        let user = messages[1]["content"].as_str().unwrap();
+        assert!(
+            user.starts_with("Rubric: The output greets the user.\nExpected: hello\nOutput: "),
+            "{user}"
+        );
+        outputs.push(user.rsplit("Output: ").next().unwrap().to_string());
+    }
+    outputs.sort();
+    assert_eq!(outputs, ["Say goodbye", "Say hello"]);
+
+    let call = judge_call(run.call("hi", 0));
+    assert_eq!(call["answer"], "The output greets the user.\nVERDICT: PASS");
+    assert_eq!(call["tokens_in"], 40);
+    assert_eq!(call["tokens_out"], 9);
+    assert_eq!(call["attempts"], 1);
+    assert_eq!(call["cached"], false);
+    assert_eq!(call["error"], Value::Null);
+    let calls = std::fs::read_to_string(run.path.join("calls.jsonl")).unwrap();
+    assert!(!calls.contains(JUDGE_KEY), "{calls}");
+    assert_no_judge_key_under(t.path());
+
+    // A rerun is answered from the cache: no new request, the same verdicts.
+    let out = t.run_env(&RUN, &[("JUDGE_API_KEY", JUDGE_KEY)]);
+    out.code(1);
+    assert_eq!(
+        server.requests().len(),
+        2,
+        "the rerun made no judge request"
+    );
+    assert_eq!(judge_call(out.run_dir().call("hi", 0))["cached"], true);
+    assert_no_judge_key_under(t.path());
+}
+
+#[test]
+fn an_openai_judge_answering_500_is_retried_then_fails_the_case() {
+    let server = crate::openai_backend::Server::start();
+    server.mount(
+        chat_completions()
+            .respond_with(wiremock::ResponseTemplate::new(500).set_body_string("judge exploded")),
+    );
+    let t = openai_judge_project(&[("hi", "Say hello")], &server.url());
+    let env = [("JUDGE_API_KEY", JUDGE_KEY)];
+
+    // A judge call that fails for good spends the error budget: exit 3 by default.
+    t.run_env(
+        &[&RUN[..], &["--max-retries", "1", "--no-cache"]].concat(),
+        &env,
+    )
+    .code(3)
+    .stderr_has("judge call of \"greets\" failed");
+    assert_eq!(server.requests().len(), 2, "one attempt and one retry");
+
+    let out = t.run_env(
+        &[
+            &RUN[..],
+            &["--max-retries", "1", "--no-cache", "--max-error-rate", "1"],
+        ]
+        .concat(),
+        &env,
+    );
+    out.code(1).stdout_has("judge call failed");
+    assert_eq!(server.requests().len(), 4);
+    let run = out.run_dir();
+    assert!(!run.passed("hi", "greets"));
+    let reason = run.score("hi", "greets")["reason"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(reason.starts_with("judge call failed"), "{reason}");
+    let call = judge_call(run.call("hi", 0));
+    assert_eq!(call["attempts"], 2, "{call:#}");
+    assert!(call["error"].as_str().unwrap().contains("500"), "{call:#}");
+    assert_eq!(call["answer_hash"], Value::Null);
+    assert_no_judge_key_under(t.path());
+
+    // Re-judging the recorded failure fails the case again without calling the judge.
+    let dir = run.path.display().to_string();
+    t.run_with(&["gate", &dir])
+        .code(1)
+        .stdout_has("judge call failed");
+    assert_eq!(server.requests().len(), 4);
 }

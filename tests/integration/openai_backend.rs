@@ -14,13 +14,13 @@ use crate::support::*;
 const KEY: &str = "sk-test-0123456789abcdefSECRET";
 
 /// A server on its own runtime, so it keeps answering while the test blocks on the binary.
-struct Server {
+pub struct Server {
     runtime: tokio::runtime::Runtime,
     server: MockServer,
 }
 
 impl Server {
-    fn start() -> Server {
+    pub fn start() -> Server {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -30,15 +30,15 @@ impl Server {
         Server { runtime, server }
     }
 
-    fn mount(&self, mock: Mock) {
+    pub fn mount(&self, mock: Mock) {
         self.runtime.block_on(mock.mount(&self.server));
     }
 
-    fn url(&self) -> String {
+    pub fn url(&self) -> String {
         format!("{}/v1", self.server.uri())
     }
 
-    fn requests(&self) -> Vec<wiremock::Request> {
+    pub fn requests(&self) -> Vec<wiremock::Request> {
         self.runtime
             .block_on(self.server.received_requests())
             .unwrap_or_default()

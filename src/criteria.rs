@@ -44,6 +44,12 @@ pub struct JudgeConfig {
     pub command: Option<String>,
     pub base_url: Option<String>,
     pub api_key_env: Option<String>,
+    /// The least Cohen's kappa each judged scorer must reach against the golden set's human
+    /// labels; below it, or unmeasurable, the run fails (gate `kappa:<scorer>`).
+    pub min_kappa: Option<f64>,
+    /// The `[judge]` table's line in the criteria file (0 when there is none).
+    #[serde(skip)]
+    pub line: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -367,6 +373,20 @@ impl Criteria {
             });
         }
 
+        let mut judge = file.judge;
+        judge.line = text
+            .lines()
+            .position(|l| l.trim_start().starts_with("[judge]"))
+            .map_or(0, |i| i + 1);
+        if let Some(kappa) = judge.min_kappa
+            && !(-1.0..=1.0).contains(&kappa)
+        {
+            return Err(Error::input(
+                at_line(judge.line),
+                format!("[judge] min_kappa = {kappa} must be in -1..1 (Cohen's kappa)"),
+            ));
+        }
+
         Ok(Criteria {
             path: path.to_path_buf(),
             version: file.version,
@@ -377,7 +397,7 @@ impl Criteria {
             gates,
             must_pass: file.must_pass,
             compare,
-            judge: file.judge,
+            judge,
         })
     }
 

@@ -160,6 +160,46 @@ pub struct Judgement {
     pub scorers: Vec<ScorerAggregate>,
     pub tags: Vec<TagAggregate>,
     pub failing_cases: Vec<FailingCase>,
+    /// The accuracy of each judged scorer against the golden set's human labels; absent
+    /// when no case is labelled and `[judge] min_kappa` is unset.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub judges: Vec<JudgeAccuracy>,
+}
+
+/// How far one `llm_judge` scorer agrees with the human labels of the golden set, and its
+/// pass rate corrected for the judge's measured errors.
+///
+/// The unit is the sample: with `--repeat K` each judged repeat of a labelled case counts
+/// against the case's one label. A sample whose candidate call failed has no verdict and is
+/// left out; a judge error (an answer that could not be parsed) is a judge fail. A figure
+/// that cannot be computed is null, and `undefined` says why.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JudgeAccuracy {
+    pub scorer: String,
+    /// Judged samples of labelled cases.
+    pub labelled: usize,
+    pub agreement: stats::Agreement,
+    /// P(judge pass | human pass).
+    pub true_positive_rate: Option<f64>,
+    /// P(judge fail | human fail).
+    pub true_negative_rate: Option<f64>,
+    /// Cohen's kappa of the judge's verdicts against the labels.
+    pub kappa: Option<f64>,
+    /// Judged samples, labelled or not.
+    pub judged: usize,
+    /// The judge's pass rate over every judged sample.
+    pub observed_pass_rate: Option<f64>,
+    /// Wilson interval of the observed rate (on the effective sample size with repeats).
+    pub observed_ci: Option<Interval>,
+    /// Rogan–Gladen: `(observed + TNR − 1)/(TPR + TNR − 1)`, clamped to [0, 1].
+    pub corrected_pass_rate: Option<f64>,
+    /// The correction applied to both ends of `observed_ci`; it treats TPR and TNR as exact,
+    /// so it ignores their uncertainty and is too narrow with few labels.
+    pub corrected_ci: Option<Interval>,
+    pub confidence: f64,
+    /// Why each null figure is null.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub undefined: Vec<String>,
 }
 
 /// Nearest-rank percentile of sorted values.
@@ -366,6 +406,25 @@ pub fn judge(
         })
         .collect();
 
+    let judges = judge_accuracy(&judge, criteria.judge.min_kappa.is_some());
+    let mut gates = gates;
+    if let Some(min) = criteria.judge.min_kappa {
+        // Fails closed: a kappa that could not be measured fails the check.
+        gates.extend(judges.iter().map(|j| GateResult {
+            metric: format!("kappa:{}", j.scorer),
+            tag: None,
+            min: Some(min),
+            max: None,
+            value: j.kappa,
+            interval: None,
+            confidence: DISPLAY_CONFIDENCE,
+            tested_on_interval: false,
+            passed: j.kappa.is_some_and(|k| k >= min),
+            samples: j.labelled,
+            line: criteria.judge.line,
+        }));
+    }
+
     let index: HashMap<&str, usize> = golden
         .cases
         .iter()
@@ -410,7 +469,101 @@ pub fn judge(
         failing_cases: failing_cases(golden, criteria, &gates, samples),
         gates,
         must_pass,
+        judges,
     }
+}
+
+/// The accuracy of every judged scorer with labelled cases (of every judged scorer when
+/// `all`, as `min_kappa` needs a figure, or a reason, for each).
+fn judge_accuracy(judge: &Judge<'_>, all: bool) -> Vec<JudgeAccuracy> {
+    let mut out = Vec::new();
+    for slot in judge.scorers.judged_slots() {
+        let name = &judge.scorers.names[slot];
+        let mut agreement = stats::Agreement::default();
+        let mut passes = Vec::new();
+        let mut clusters = Vec::new();
+        for sample in judge.samples {
+            let Some(scores) = &sample.scores else {
+                continue;
+            };
+            let Some(score) = scores.iter().find(|s| s.slot == slot) else {
+                continue;
+            };
+            passes.push(score.passed);
+            clusters.push(sample.case);
+            if let Some(&human) = judge.golden.cases[sample.case].labels.get(name) {
+                agreement.add(score.passed, human);
+            }
+        }
+        if agreement.total() == 0 && !all {
+            continue;
+        }
+        let mut undefined = Vec::new();
+        let tpr = agreement.true_positive_rate();
+        let tnr = agreement.true_negative_rate();
+        let kappa = agreement.kappa();
+        if agreement.total() == 0 {
+            undefined.push("no judged sample has a human label".to_string());
+        } else {
+            if tpr.is_none() {
+                undefined
+                    .push("true_positive_rate: no labelled sample is a human pass".to_string());
+            }
+            if tnr.is_none() {
+                undefined
+                    .push("true_negative_rate: no labelled sample is a human fail".to_string());
+            }
+            if kappa.is_none() {
+                undefined.push(
+                    "kappa: the judge and the labels each give one and the same verdict throughout, so agreement by chance is certain"
+                        .to_string(),
+                );
+            }
+        }
+        let observed = (!passes.is_empty())
+            .then(|| stats::clustered_wilson(&passes, &clusters, DISPLAY_CONFIDENCE));
+        if observed.is_none() {
+            undefined.push("observed_pass_rate: no sample was judged".to_string());
+        }
+        let (corrected, corrected_ci) = match (&observed, tpr, tnr) {
+            (Some(o), Some(tpr), Some(tnr)) if tpr + tnr > 1.0 => (
+                stats::rogan_gladen(o.p, tpr, tnr),
+                stats::rogan_gladen_interval(o.interval, tpr, tnr),
+            ),
+            (Some(_), Some(tpr), Some(tnr)) => {
+                undefined.push(format!(
+                    "corrected_pass_rate: TPR + TNR = {:.4} is not above 1 (the judge is no better than chance)",
+                    tpr + tnr
+                ));
+                (None, None)
+            }
+            _ => {
+                if observed.is_some() {
+                    undefined.push(
+                        "corrected_pass_rate: needs both the true-positive and the true-negative rate"
+                            .to_string(),
+                    );
+                }
+                (None, None)
+            }
+        };
+        out.push(JudgeAccuracy {
+            scorer: name.clone(),
+            labelled: agreement.total() as usize,
+            agreement,
+            true_positive_rate: tpr,
+            true_negative_rate: tnr,
+            kappa,
+            judged: passes.len(),
+            observed_pass_rate: observed.as_ref().map(|o| o.p),
+            observed_ci: observed.as_ref().map(|o| o.interval),
+            corrected_pass_rate: corrected,
+            corrected_ci,
+            confidence: DISPLAY_CONFIDENCE,
+            undefined,
+        });
+    }
+    out
 }
 
 fn summarize(samples: &[Sample]) -> Summary {
@@ -554,6 +707,7 @@ mod tests {
                     expected: None,
                     tags: tags.iter().map(|t| t.to_string()).collect(),
                     asserts: Vec::new(),
+                    labels: Default::default(),
                 })
                 .collect(),
         }

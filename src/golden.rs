@@ -4,7 +4,7 @@
 //! versus CSV do not change it; any change to an id, variable, expected value, tag or
 //! assertion does.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -26,6 +26,9 @@ pub struct Case {
     pub expected: Option<Value>,
     pub tags: Vec<String>,
     pub asserts: Vec<ScorerSpec>,
+    /// Human pass/fail labels for judged (`llm_judge`) scorers, by scorer name: what the
+    /// judge's agreement is measured against. Empty for most cases.
+    pub labels: BTreeMap<String, bool>,
 }
 
 impl Case {
@@ -34,7 +37,8 @@ impl Case {
     }
 
     /// Appends the canonical JSON the golden hash covers: an object with keys in byte
-    /// order (`assert`, `expected`, `id`, `tags`, `vars`), absent or empty ones left out.
+    /// order (`assert`, `expected`, `id`, `labels`, `tags`, `vars`), absent or empty ones
+    /// left out (so a case without labels hashes as it did before labels existed).
     /// Written field by field because this runs once per case of sets of 100,000.
     fn write_canonical(&self, out: &mut Vec<u8>) {
         let mut first = true;
@@ -55,6 +59,11 @@ impl Case {
         }
         key(out, "id");
         serde_json::to_writer(&mut *out, &self.id).expect("strings serialize");
+        if !self.labels.is_empty() {
+            key(out, "labels");
+            // A BTreeMap serializes in key order: canonical as it stands.
+            serde_json::to_writer(&mut *out, &self.labels).expect("labels serialize");
+        }
         if !self.tags.is_empty() {
             key(out, "tags");
             serde_json::to_writer(&mut *out, &self.tags).expect("strings serialize");
@@ -94,6 +103,8 @@ struct JsonCase {
     tags: Vec<String>,
     #[serde(default, rename = "assert")]
     asserts: Vec<ScorerSpec>,
+    #[serde(default)]
+    labels: Option<Map<String, Value>>,
 }
 
 impl GoldenSet {
@@ -300,6 +311,23 @@ fn read_jsonl(path: &Path, file: File, builder: &mut Builder<'_>) -> Result<()> 
                 ));
             }
         };
+        let mut labels = BTreeMap::new();
+        for (scorer, label) in raw.labels.unwrap_or_default() {
+            match label {
+                Value::Bool(passed) => {
+                    labels.insert(scorer, passed);
+                }
+                other => {
+                    return Err(Error::input(
+                        at(),
+                        format!(
+                            "case {id:?}: label {scorer:?} must be a boolean (the human's pass/fail), found {}",
+                            json_type(&other)
+                        ),
+                    ));
+                }
+            }
+        }
         builder.push(Case {
             id,
             line: line_no,
@@ -307,6 +335,7 @@ fn read_jsonl(path: &Path, file: File, builder: &mut Builder<'_>) -> Result<()> 
             expected: raw.expected,
             tags: raw.tags,
             asserts: raw.asserts,
+            labels,
         })?;
     }
 }
@@ -413,6 +442,7 @@ fn read_csv(path: &Path, file: File, builder: &mut Builder<'_>) -> Result<()> {
             expected: None,
             tags: Vec::new(),
             asserts: Vec::new(),
+            labels: BTreeMap::new(),
         };
         for (i, field) in record.iter().enumerate() {
             let field = std::str::from_utf8(field)
@@ -480,6 +510,50 @@ mod tests {
         )
         .unwrap();
         assert_ne!(a.hash, d.hash);
+    }
+
+    #[test]
+    fn labels_are_hashed_only_when_present_and_must_be_booleans() {
+        let plain = load("a.jsonl", b"{\"id\":\"x\",\"vars\":{\"q\":\"hi\"}}\n").unwrap();
+        let empty = load(
+            "b.jsonl",
+            b"{\"id\":\"x\",\"vars\":{\"q\":\"hi\"},\"labels\":{}}\n",
+        )
+        .unwrap();
+        assert_eq!(plain.hash, empty.hash);
+        let yes = load(
+            "c.jsonl",
+            b"{\"id\":\"x\",\"vars\":{\"q\":\"hi\"},\"labels\":{\"f\":true,\"a\":false}}\n",
+        )
+        .unwrap();
+        let reordered = load(
+            "d.jsonl",
+            b"{\"labels\":{\"a\":false,\"f\":true},\"id\":\"x\",\"vars\":{\"q\":\"hi\"}}\n",
+        )
+        .unwrap();
+        let flipped = load(
+            "e.jsonl",
+            b"{\"id\":\"x\",\"vars\":{\"q\":\"hi\"},\"labels\":{\"f\":false,\"a\":false}}\n",
+        )
+        .unwrap();
+        assert_ne!(plain.hash, yes.hash);
+        assert_eq!(yes.hash, reordered.hash);
+        assert_ne!(yes.hash, flipped.hash);
+        assert!(yes.cases[0].labels["f"]);
+        // The canonical form a case without labels hashed to before labels existed.
+        let mut canonical = Vec::new();
+        plain.cases[0].write_canonical(&mut canonical);
+        assert_eq!(canonical, br#"{"id":"x","vars":{"q":"hi"}}"#);
+        let err = load(
+            "g.jsonl",
+            b"{\"id\":\"a\"}\n{\"id\":\"b\",\"labels\":{\"f\":\"yes\"}}\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("g.jsonl:2") && err.contains("label \"f\" must be a boolean"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -399,6 +399,32 @@ fn compile_scorers(criteria: &Criteria, golden: &GoldenSet) -> Result<ScorerSet>
                 .check_expected(case.expected.as_ref())
                 .map_err(|e| Error::input(at(), format!("case {:?}: {e}", case.id)))?;
         }
+        for name in case.labels.keys() {
+            match set.for_case(index).find(|s| &s.name == name) {
+                None => {
+                    let names: Vec<&str> = set.for_case(index).map(|s| s.name.as_str()).collect();
+                    return Err(Error::input(
+                        at(),
+                        format!(
+                            "case {:?}: label {name:?} names no scorer of this case (its scorers: {}); a label is the human's pass/fail for an llm_judge scorer",
+                            case.id,
+                            names.join(", ")
+                        ),
+                    ));
+                }
+                Some(scorer) if scorer.judge().is_none() => {
+                    return Err(Error::input(
+                        at(),
+                        format!(
+                            "case {:?}: label {name:?}: scorer {name:?} is of type {}, not llm_judge; only judged scorers take human labels",
+                            case.id,
+                            scorer.spec.type_name()
+                        ),
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
         // A case nothing scores would pass whatever the model says.
         if scorers == 0 {
             return Err(Error::input(
@@ -410,6 +436,12 @@ fn compile_scorers(criteria: &Criteria, golden: &GoldenSet) -> Result<ScorerSet>
                 ),
             ));
         }
+    }
+    if criteria.judge.min_kappa.is_some() && set.judged_slots().is_empty() {
+        return Err(Error::input(
+            Location::line(&criteria.path, criteria.judge.line),
+            "[judge] min_kappa is set, but no scorer is of type llm_judge: there is no judge to measure",
+        ));
     }
     if set.is_empty() {
         return Err(Error::input(

@@ -15,6 +15,7 @@
 //! | a pass rate (or its paired delta) with repeats | [`clustered_wilson`], [`clustered_paired_diff`] (Wilson / Newcombe on the effective sample size) |
 //! | is the golden set big enough to judge? | [`min_detectable_drop`], [`margin_unreachable`] |
 //! | many slices tested at once | [`holm`] |
+//! | how far can a judge be trusted? | [`Agreement`] (TPR, TNR, Cohen's kappa), [`rogan_gladen`] |
 //!
 //! Reference values in the unit tests come from `tests/stats_reference/reference.py`
 //! (SciPy/statsmodels, or the papers' formulas re-implemented independently); its output is
@@ -1314,6 +1315,91 @@ pub fn holm(p_values: &[f64]) -> Vec<f64> {
     adjusted
 }
 
+// ---------------------------------------------------------------------------------------------
+// Judge accuracy
+// ---------------------------------------------------------------------------------------------
+
+/// A judge's verdicts against human labels, as a 2×2 table of counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Agreement {
+    /// Judge pass, human pass.
+    pub true_positive: u64,
+    /// Judge pass, human fail.
+    pub false_positive: u64,
+    /// Judge fail, human pass.
+    pub false_negative: u64,
+    /// Judge fail, human fail.
+    pub true_negative: u64,
+}
+
+impl Agreement {
+    pub fn add(&mut self, judge_passed: bool, human_passed: bool) {
+        match (judge_passed, human_passed) {
+            (true, true) => self.true_positive += 1,
+            (true, false) => self.false_positive += 1,
+            (false, true) => self.false_negative += 1,
+            (false, false) => self.true_negative += 1,
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.true_positive + self.false_positive + self.false_negative + self.true_negative
+    }
+
+    /// P(judge pass | human pass); None without a human pass.
+    pub fn true_positive_rate(&self) -> Option<f64> {
+        let n = self.true_positive + self.false_negative;
+        (n > 0).then(|| self.true_positive as f64 / n as f64)
+    }
+
+    /// P(judge fail | human fail); None without a human fail.
+    pub fn true_negative_rate(&self) -> Option<f64> {
+        let n = self.true_negative + self.false_positive;
+        (n > 0).then(|| self.true_negative as f64 / n as f64)
+    }
+
+    /// Cohen's kappa, `(p_o − p_e)/(1 − p_e)` with `p_o` the observed agreement and `p_e`
+    /// the agreement expected from the two marginals (what `sklearn.metrics.cohen_kappa_score`
+    /// computes). None when there is nothing to measure: no labelled sample, or `p_e = 1`
+    /// (judge and humans each used one and the same category, so agreement is not evidence).
+    pub fn kappa(&self) -> Option<f64> {
+        let n = self.total() as f64;
+        if n == 0.0 {
+            return None;
+        }
+        let (a, b, c, d) = (
+            self.true_positive as f64,
+            self.false_positive as f64,
+            self.false_negative as f64,
+            self.true_negative as f64,
+        );
+        let observed = (a + d) / n;
+        let expected = ((a + b) * (a + c) + (c + d) * (b + d)) / (n * n);
+        (expected < 1.0).then(|| (observed - expected) / (1.0 - expected))
+    }
+}
+
+/// The Rogan–Gladen (1978) correction of an observed pass rate for a judge with the given
+/// true-positive and true-negative rates: `(p + TNR − 1)/(TPR + TNR − 1)`, clamped to [0, 1].
+/// None when `TPR + TNR ≤ 1` (the judge is no better than chance, and the correction is
+/// undefined or reverses the scale).
+pub fn rogan_gladen(observed: f64, tpr: f64, tnr: f64) -> Option<f64> {
+    let youden = tpr + tnr - 1.0;
+    (youden > 0.0 && observed.is_finite())
+        .then(|| ((observed + tnr - 1.0) / youden).clamp(0.0, 1.0))
+}
+
+/// The Rogan–Gladen correction applied to both ends of an interval of the observed rate
+/// (the correction is increasing when defined, so the ends stay in order). This treats TPR
+/// and TNR as known: it ignores their own sampling uncertainty, so with few labels the true
+/// interval is wider.
+pub fn rogan_gladen_interval(observed: Interval, tpr: f64, tnr: f64) -> Option<Interval> {
+    Some(Interval {
+        low: rogan_gladen(observed.low, tpr, tnr)?,
+        high: rogan_gladen(observed.high, tpr, tnr)?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     //! Reference numbers are copied from `tests/stats_reference/reference_output.txt`
@@ -2336,5 +2422,79 @@ mod tests {
         }
         assert!(holm(&[]).is_empty());
         assert_eq!(holm(&[f64::NAN, 0.01]), vec![1.0, 0.02]);
+    }
+
+    /// A fixed labelled set: 8 agree-pass, 2 judge-pass/human-fail, 1 judge-fail/human-pass,
+    /// 4 agree-fail. By hand: TPR = 8/9, TNR = 4/6, p_o = 12/15, p_e = (10·9 + 5·6)/15² =
+    /// 120/225, kappa = (12/15 − 120/225)/(1 − 120/225) = 4/7 (the formula of sklearn's
+    /// `cohen_kappa_score`). Rogan–Gladen at p = 0.6: (0.6 + 4/6 − 1)/(8/9 + 4/6 − 1) = 0.48;
+    /// the Wilson ends of 12/20 (0.386581500762, 0.781193467627, the score formula evaluated
+    /// in Python) map to 0.0958467014 and 0.8061482417.
+    #[test]
+    fn judge_agreement_matches_hand_values() {
+        let mut t = Agreement::default();
+        for (judge, human, count) in [
+            (true, true, 8),
+            (true, false, 2),
+            (false, true, 1),
+            (false, false, 4),
+        ] {
+            for _ in 0..count {
+                t.add(judge, human);
+            }
+        }
+        assert_eq!(t.total(), 15);
+        assert!((t.true_positive_rate().unwrap() - 8.0 / 9.0).abs() < 1e-12);
+        assert!((t.true_negative_rate().unwrap() - 4.0 / 6.0).abs() < 1e-12);
+        assert!((t.kappa().unwrap() - 4.0 / 7.0).abs() < 1e-12);
+        let (tpr, tnr) = (8.0 / 9.0, 4.0 / 6.0);
+        assert!((rogan_gladen(0.6, tpr, tnr).unwrap() - 0.48).abs() < 1e-12);
+        let ci = wilson(12, 20, 0.95);
+        assert!((ci.low - 0.386581500762).abs() < 1e-9, "{ci:?}");
+        assert!((ci.high - 0.781193467627).abs() < 1e-9, "{ci:?}");
+        let corrected = rogan_gladen_interval(ci, tpr, tnr).unwrap();
+        assert!((corrected.low - 0.0958467014).abs() < 1e-9, "{corrected:?}");
+        assert!(
+            (corrected.high - 0.8061482417).abs() < 1e-9,
+            "{corrected:?}"
+        );
+        // Clamped: an observed rate below the false-positive rate corrects to 0.
+        assert_eq!(rogan_gladen(0.1, tpr, tnr), Some(0.0));
+        assert_eq!(rogan_gladen(1.0, tpr, tnr), Some(1.0));
+    }
+
+    #[test]
+    fn judge_agreement_is_undefined_not_a_number() {
+        // No labels at all.
+        let t = Agreement::default();
+        assert_eq!(
+            (t.true_positive_rate(), t.true_negative_rate(), t.kappa()),
+            (None, None, None)
+        );
+        // Only human passes, all judged pass: TNR and kappa undefined (p_e = 1).
+        let t = Agreement {
+            true_positive: 5,
+            ..Agreement::default()
+        };
+        assert_eq!(t.true_positive_rate(), Some(1.0));
+        assert_eq!(t.true_negative_rate(), None);
+        assert_eq!(t.kappa(), None);
+        // Perfect disagreement: kappa −1; a judge no better than chance cannot be corrected.
+        let t = Agreement {
+            false_positive: 3,
+            false_negative: 3,
+            ..Agreement::default()
+        };
+        assert!((t.kappa().unwrap() + 1.0).abs() < 1e-12);
+        assert_eq!(rogan_gladen(0.5, 0.0, 0.0), None);
+        assert_eq!(rogan_gladen(0.5, 0.5, 0.5), None);
+        // Perfect agreement: kappa 1, the correction is the identity.
+        let t = Agreement {
+            true_positive: 3,
+            true_negative: 2,
+            ..Agreement::default()
+        };
+        assert_eq!(t.kappa(), Some(1.0));
+        assert!((rogan_gladen(0.3, 1.0, 1.0).unwrap() - 0.3).abs() < 1e-12);
     }
 }

@@ -4,7 +4,35 @@
 
 use std::borrow::Cow;
 
-use crate::gate::GateResult;
+use crate::gate::{GateResult, JudgeAccuracy};
+use crate::stats::Interval;
+
+/// A judge-accuracy figure, or `n/a` when it is undefined.
+pub fn figure(value: Option<f64>) -> String {
+    value.map_or("n/a".into(), |v| format!("{v:.3}"))
+}
+
+/// A rate with its interval: `0.600 [0.387, 0.781]`, or `n/a`.
+pub fn figure_with_interval(value: Option<f64>, interval: Option<Interval>) -> String {
+    match (value, interval) {
+        (Some(v), Some(ci)) => format!("{v:.3} [{:.3}, {:.3}]", ci.low, ci.high),
+        (value, _) => figure(value),
+    }
+}
+
+/// One judged scorer's accuracy against the human labels, in a line.
+pub fn judge_accuracy_text(j: &JudgeAccuracy) -> String {
+    format!(
+        "{} labelled: TPR {}, TNR {}, kappa {}; pass rate {} observed, {} corrected ({:.0}%)",
+        j.labelled,
+        figure(j.true_positive_rate),
+        figure(j.true_negative_rate),
+        figure(j.kappa),
+        figure_with_interval(j.observed_pass_rate, j.observed_ci),
+        figure_with_interval(j.corrected_pass_rate, j.corrected_ci),
+        j.confidence * 100.0
+    )
+}
 
 /// A measured value as the terminal summary shows it: whole numbers from 10 up without
 /// decimals (latencies), everything else with three.

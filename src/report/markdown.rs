@@ -9,7 +9,10 @@
 
 use std::fmt::Write;
 
-use super::format::{interval_text, number, percent, plural, printable, threshold_text, truncate};
+use super::format::{
+    figure, figure_with_interval, interval_text, number, percent, plural, printable,
+    threshold_text, truncate,
+};
 use super::terminal::gate_label;
 use super::view::RunView;
 use crate::digest::short;
@@ -311,6 +314,39 @@ fn head(view: &RunView) -> String {
             cell(&id.golden.path),
             must.line
         );
+    }
+
+    if !j.judges.is_empty() {
+        let _ = writeln!(out, "\n### Judge accuracy\n");
+        let _ = writeln!(
+            out,
+            "Agreement of each judged scorer with the golden set's human labels; the corrected \
+             pass rate is Rogan–Gladen's, its interval the correction of the observed rate's \
+             (ignoring the uncertainty in TPR and TNR).\n"
+        );
+        let _ = writeln!(
+            out,
+            "| scorer | labelled | TPR | TNR | kappa | observed pass rate | corrected pass rate | undefined |\n\
+             | --- | --- | --- | --- | --- | --- | --- | --- |"
+        );
+        for judge in &j.judges {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                cell(&judge.scorer),
+                judge.labelled,
+                figure(judge.true_positive_rate),
+                figure(judge.true_negative_rate),
+                figure(judge.kappa),
+                figure_with_interval(judge.observed_pass_rate, judge.observed_ci),
+                figure_with_interval(judge.corrected_pass_rate, judge.corrected_ci),
+                if judge.undefined.is_empty() {
+                    "–".to_string()
+                } else {
+                    cell(&judge.undefined.join("; "))
+                }
+            );
+        }
     }
 
     if !j.scorers.is_empty() {

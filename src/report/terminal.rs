@@ -4,7 +4,7 @@
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
-use super::format::{inline, interval_text, number};
+use super::format::{inline, interval_text, judge_accuracy_text, number};
 use crate::digest::short;
 use crate::error::Result;
 use crate::gate::GateResult;
@@ -144,6 +144,24 @@ pub fn summary(report: &Report, run_dir: &str) -> String {
             format!("must_pass {}", inline(&must.id)),
             if must.passed { "passed" } else { "failed" }
         );
+    }
+
+    if !j.judges.is_empty() {
+        let _ = writeln!(
+            out,
+            "\njudge accuracy (against the golden set's human labels)"
+        );
+        for judge in &j.judges {
+            let _ = writeln!(
+                out,
+                "  {}  {}",
+                inline(&judge.scorer),
+                judge_accuracy_text(judge)
+            );
+            for reason in &judge.undefined {
+                let _ = writeln!(out, "      n/a: {}", inline(reason));
+            }
+        }
     }
 
     let s = &j.summary;

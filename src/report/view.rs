@@ -573,6 +573,7 @@ pub(crate) mod tests {
                         "",
                     ),
                 ],
+                judges: Vec::new(),
             },
         };
         let mut view = RunView::new(report, calls);

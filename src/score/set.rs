@@ -73,6 +73,20 @@ impl ScorerSet {
         self.names.is_empty()
     }
 
+    /// Slots of `llm_judge` scorers (a name judged anywhere), in slot order.
+    pub fn judged_slots(&self) -> Vec<usize> {
+        let mut slots: Vec<usize> = self
+            .global
+            .iter()
+            .chain(self.per_case.iter().flatten())
+            .filter(|(_, s)| s.judge().is_some())
+            .map(|(slot, _)| *slot)
+            .collect();
+        slots.sort_unstable();
+        slots.dedup();
+        slots
+    }
+
     /// Scores one output with every scorer that applies to its case, by slot.
     pub fn score(&self, case: usize, obs: &Observation<'_>) -> Vec<(usize, Score)> {
         self.global

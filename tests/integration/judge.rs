@@ -448,3 +448,219 @@ fn an_openai_judge_answering_500_is_retried_then_fails_the_case() {
         .stdout_has("judge call failed");
     assert_eq!(server.requests().len(), 4);
 }
+
+/// Judged criteria with a keyword scorer beside the judge, and `[judge]` extras.
+fn labelled_criteria(judge_extra: &str) -> String {
+    format!(
+        r#"
+[judge]
+backend = "mock"
+model = "judge-model"
+mock_rules = "judge_rules.toml"
+{judge_extra}
+
+[[scorers]]
+name = "greets"
+type = "llm_judge"
+prompt = "judge.toml"
+rubric = "The output greets the user."
+
+[[scorers]]
+name = "mentions"
+type = "not_contains"
+values = ["zzz"]
+
+[[gates]]
+metric = "pass_rate"
+min = 0.0
+"#
+    )
+}
+
+/// Cases `(id, question, labels JSON or "")`; the judge passes exactly the questions
+/// containing "hello".
+fn labelled_project(cases: &[(&str, &str, &str)], judge_extra: &str) -> Test {
+    let golden: String = cases
+        .iter()
+        .map(|(id, question, labels)| {
+            let labels = if labels.is_empty() {
+                String::new()
+            } else {
+                format!(", \"labels\": {labels}")
+            };
+            format!(
+                "{{\"id\": \"{id}\", \"vars\": {{\"question\": \"{question}\"}}, \"expected\": \"hello\"{labels}}}\n"
+            )
+        })
+        .collect();
+    Test::new()
+        .file(PROMPT_PATH, PROMPT)
+        .file(GOLDEN_PATH, golden)
+        .file("criteria/judge.toml", JUDGE_PROMPT)
+        .file("criteria/judge_rules.toml", JUDGE_RULES)
+        .criteria(
+            CRITERIA_PATH,
+            "../golden/g.jsonl",
+            &labelled_criteria(judge_extra),
+        )
+}
+
+/// Two agree-pass, one judge-pass/human-fail, one judge-fail/human-pass, two agree-fail,
+/// and two unlabelled cases (one judged pass, one fail).
+const LABELLED: [(&str, &str, &str); 8] = [
+    ("tp-1", "Say hello", r#"{"greets": true}"#),
+    ("tp-2", "hello again", r#"{"greets": true}"#),
+    ("fp", "hello, wrongly", r#"{"greets": false}"#),
+    ("fn", "good day to you", r#"{"greets": true}"#),
+    ("tn-1", "Say goodbye", r#"{"greets": false}"#),
+    ("tn-2", "farewell", r#"{"greets": false}"#),
+    ("u-pass", "hello unlabelled", ""),
+    ("u-fail", "bye unlabelled", ""),
+];
+
+#[test]
+fn judge_accuracy_against_human_labels_is_reported_as_computed_by_hand() {
+    let t = labelled_project(&LABELLED, "");
+    let out = t.run_with(&RUN);
+    out.code(0)
+        .stdout_has("judge accuracy")
+        .stdout_has("greets  6 labelled: TPR 0.667, TNR 0.667, kappa 0.333");
+    let run = out.run_dir();
+    let judges = run.report["judges"].as_array().expect("judges array");
+    assert_eq!(judges.len(), 1, "{judges:#?}");
+    let j = &judges[0];
+    assert_eq!(j["scorer"], "greets");
+    assert_eq!(j["labelled"], 6);
+    assert_eq!(j["judged"], 8);
+    // By hand: TPR = 2/3, TNR = 2/3; p_o = 4/6, p_e = (3·3 + 3·3)/36 = 1/2, so
+    // kappa = (2/3 − 1/2)/(1 − 1/2) = 1/3.
+    crate::support::assert_close(j["true_positive_rate"].as_f64().unwrap(), 2.0 / 3.0);
+    crate::support::assert_close(j["true_negative_rate"].as_f64().unwrap(), 2.0 / 3.0);
+    crate::support::assert_close(j["kappa"].as_f64().unwrap(), 1.0 / 3.0);
+    // Observed 4 of 8; Rogan–Gladen (1/2 + 2/3 − 1)/(2/3 + 2/3 − 1) = 1/2. The Wilson
+    // interval of 4/8 is [0.2152160622, 0.7847839378]; corrected, 3·x − 1 clamps to [0, 1].
+    crate::support::assert_close(j["observed_pass_rate"].as_f64().unwrap(), 0.5);
+    crate::support::assert_close(
+        j["observed_ci"]["low"].as_f64().unwrap(),
+        0.21521606221387757,
+    );
+    crate::support::assert_close(
+        j["observed_ci"]["high"].as_f64().unwrap(),
+        0.7847839377861224,
+    );
+    crate::support::assert_close(j["corrected_pass_rate"].as_f64().unwrap(), 0.5);
+    assert_eq!(j["corrected_ci"]["low"], 0.0);
+    assert_eq!(j["corrected_ci"]["high"], 1.0);
+    assert_eq!(j["agreement"]["true_positive"], 2);
+    assert_eq!(j["agreement"]["false_positive"], 1);
+    assert_eq!(j["agreement"]["false_negative"], 1);
+    assert_eq!(j["agreement"]["true_negative"], 2);
+    // The Markdown report shows the same figures.
+    let dir = run.path.display().to_string();
+    t.run_with(&["report", &dir, "--format", "md"])
+        .code(0)
+        .stdout_has("### Judge accuracy")
+        .stdout_has("| greets | 6 | 0.667 | 0.667 | 0.333 | 0.500 [0.215, 0.785] | 0.500 [0.000, 1.000] | – |");
+    // No min_kappa: no kappa gate.
+    assert!(
+        run.report["gates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|g| !g["metric"].as_str().unwrap().starts_with("kappa:"))
+    );
+
+    // An unlabelled golden set reports no judge accuracy at all.
+    let t = project(&[("hi", "Say hello")]);
+    let run = t.run_with(&RUN).code(0).run_dir();
+    assert!(run.report.get("judges").is_none(), "{:#}", run.report);
+}
+
+#[test]
+fn min_kappa_fails_the_run_when_the_judge_disagrees_with_the_labels() {
+    // kappa 1/3 clears 0.3 ...
+    let t = labelled_project(&LABELLED, "min_kappa = 0.3");
+    let out = t.run_with(&RUN);
+    out.code(0).stdout_has("kappa:greets");
+    let run = out.run_dir();
+    let gate = run.gate("kappa:greets", None);
+    assert_eq!(gate["passed"], true);
+    assert_eq!(gate["samples"], 6);
+
+    // ... but not 0.6: the verdict fails, the check shown among the gates.
+    let t = labelled_project(&LABELLED, "min_kappa = 0.6");
+    let out = t.run_with(&RUN);
+    out.code(1).stdout_has("FAIL  kappa:greets");
+    let run = out.run_dir();
+    assert_eq!(run.report["verdict"], "fail");
+    let gate = run.gate("kappa:greets", None);
+    assert_eq!(gate["passed"], false);
+    crate::support::assert_close(gate["value"].as_f64().unwrap(), 1.0 / 3.0);
+    assert_eq!(gate["min"], 0.6);
+    // Re-judging the recorded run agrees.
+    let dir = run.path.display().to_string();
+    t.run_with(&["gate", &dir])
+        .code(1)
+        .stdout_has("kappa:greets");
+
+    // A kappa that cannot be measured fails closed: one label, the judge agreeing, is no
+    // evidence (chance agreement is certain), and TNR is undefined with no human fail.
+    let t = labelled_project(
+        &[
+            ("hi", "Say hello", r#"{"greets": true}"#),
+            ("bye", "Say goodbye", ""),
+        ],
+        "min_kappa = 0.6",
+    );
+    let out = t.run_with(&RUN);
+    out.code(1).stdout_has("FAIL  kappa:greets");
+    let run = out.run_dir();
+    let j = &run.report["judges"][0];
+    assert_eq!(j["kappa"], Value::Null);
+    assert_eq!(j["true_negative_rate"], Value::Null);
+    assert_eq!(j["corrected_pass_rate"], Value::Null);
+    crate::support::assert_close(j["true_positive_rate"].as_f64().unwrap(), 1.0);
+    let undefined = j["undefined"].to_string();
+    assert!(undefined.contains("kappa"), "{undefined}");
+    assert!(
+        undefined.contains("no labelled sample is a human fail"),
+        "{undefined}"
+    );
+    assert_eq!(run.gate("kappa:greets", None)["value"], Value::Null);
+
+    // With no labels at all, min_kappa fails closed too.
+    let t = labelled_project(&[("hi", "Say hello", "")], "min_kappa = 0.6");
+    let out = t.run_with(&RUN);
+    out.code(1).stdout_has("no judged sample has a human label");
+}
+
+#[test]
+fn bad_labels_are_input_errors_naming_the_line() {
+    let cases = |labels: &'static str| [("a", "Say hello", ""), ("b", "Say hello", labels)];
+    for (labels, needle) in [
+        (r#"{"nope": true}"#, "label \"nope\" names no scorer"),
+        (
+            r#"{"mentions": true}"#,
+            "is of type not_contains, not llm_judge",
+        ),
+    ] {
+        let t = labelled_project(&cases(labels), "");
+        t.run_with(&RUN).input_error(&["g.jsonl:2", needle]);
+    }
+    // A label that is not a boolean is refused as the golden set is read.
+    let t = labelled_project(&cases(""), "");
+    for (labels, needle) in [
+        (r#"{"greets": "yes"}"#, "label \"greets\" must be a boolean"),
+        (r#"{"greets": 1}"#, "found a number"),
+    ] {
+        t.write(
+            GOLDEN_PATH,
+            format!(
+                "{{\"id\": \"a\", \"vars\": {{\"question\": \"hi\"}}}}\n{{\"id\": \"b\", \"vars\": {{\"question\": \"hi\"}}, \"labels\": {labels}}}\n"
+            ),
+        );
+        t.run_with(&RUN).input_error(&["g.jsonl:2", needle]);
+        t.run_with(&["golden", GOLDEN_PATH])
+            .input_error(&["g.jsonl:2", needle]);
+    }
+}

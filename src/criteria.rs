@@ -27,6 +27,16 @@ struct CriteriaFile {
     compare: Option<ComparePolicyFile>,
     #[serde(default)]
     judge: JudgeConfig,
+    cost: Option<CostPin>,
+}
+
+/// `[cost]`: the price file (relative to the criteria file, LiteLLM's
+/// `model_prices_and_context_window.json` format) and its pinned sha256.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CostPin {
+    pub prices: String,
+    pub sha256: String,
 }
 
 /// `[judge]`: the backend `llm_judge` scorers call, set apart from the candidate's. Mock
@@ -116,12 +126,17 @@ pub enum Metric {
     ScorerMean(String),
     /// A latency percentile in milliseconds (nearest rank), over successful calls.
     LatencyPercentile(u8),
+    /// The whole run's cost in USD (candidate and judge calls), from `[cost] prices`.
+    CostUsd,
 }
 
 impl Metric {
     pub fn parse(text: &str) -> std::result::Result<Metric, String> {
         if text == "pass_rate" {
             return Ok(Metric::PassRate);
+        }
+        if text == "cost_usd" {
+            return Ok(Metric::CostUsd);
         }
         if let Some(name) = text.strip_prefix("pass_rate:") {
             return Ok(Metric::ScorerPassRate(name.to_string()));
@@ -138,7 +153,7 @@ impl Metric {
             return Ok(Metric::LatencyPercentile(p));
         }
         Err(format!(
-            "unknown metric {text:?}: use pass_rate, pass_rate:<scorer>, mean:<scorer> or p<N>_latency_ms (e.g. p95_latency_ms)"
+            "unknown metric {text:?}: use pass_rate, pass_rate:<scorer>, mean:<scorer>, p<N>_latency_ms (e.g. p95_latency_ms) or cost_usd"
         ))
     }
 
@@ -151,7 +166,7 @@ impl Metric {
 
     /// Rates and mean scores live in [0, 1]; a threshold outside it is a typo (95 for 0.95).
     pub fn is_unit_interval(&self) -> bool {
-        !matches!(self, Metric::LatencyPercentile(_))
+        !matches!(self, Metric::LatencyPercentile(_) | Metric::CostUsd)
     }
 }
 
@@ -162,6 +177,7 @@ impl std::fmt::Display for Metric {
             Metric::ScorerPassRate(name) => write!(f, "pass_rate:{name}"),
             Metric::ScorerMean(name) => write!(f, "mean:{name}"),
             Metric::LatencyPercentile(p) => write!(f, "p{p}_latency_ms"),
+            Metric::CostUsd => f.write_str("cost_usd"),
         }
     }
 }
@@ -199,6 +215,8 @@ pub struct Criteria {
     pub compare: Option<ComparePolicy>,
     /// The judge backend of `llm_judge` scorers.
     pub judge: JudgeConfig,
+    /// `[cost]`: the pinned price file.
+    pub cost: Option<CostPin>,
 }
 
 impl Criteria {
@@ -315,6 +333,26 @@ impl Criteria {
             {
                 return Err(Error::input(at_line(line), "gate `tag` is empty"));
             }
+            if metric == Metric::CostUsd {
+                if gate.tag.is_some() {
+                    return Err(Error::input(
+                        at_line(line),
+                        "gate cost_usd is measured on the whole run: remove its `tag`",
+                    ));
+                }
+                if file.cost.is_none() {
+                    return Err(Error::input(
+                        at_line(line),
+                        "gate cost_usd needs prices: add [cost] prices = \"<price file>\" and sha256 = \"sha256:...\" (LiteLLM's model_prices_and_context_window.json format)",
+                    ));
+                }
+                if gate.min.is_some() {
+                    return Err(Error::input(
+                        at_line(line),
+                        "gate cost_usd takes `max` only",
+                    ));
+                }
+            }
             if let Some(level) = gate.confidence {
                 if !(level > 0.0 && level < 1.0) {
                     return Err(Error::input(
@@ -358,6 +396,12 @@ impl Criteria {
             }
             let metric = Metric::parse(&policy.metric)
                 .map_err(|e| Error::input(Location::file(path), format!("[compare] {e}")))?;
+            if metric == Metric::CostUsd {
+                return Err(Error::input(
+                    Location::file(path),
+                    "[compare] metric = \"cost_usd\" is not a comparison metric",
+                ));
+            }
             if let Some(drop) = policy.max_drop
                 && !(0.0..1.0).contains(&drop)
             {
@@ -387,6 +431,20 @@ impl Criteria {
             ));
         }
 
+        if let Some(cost) = &file.cost
+            && (!cost.sha256.starts_with("sha256:") || cost.sha256.len() != 71)
+        {
+            return Err(Error::input(
+                Location::file(path),
+                format!(
+                    "[cost] sha256 = {:?} is not a sha256 id; write \"sha256:\" followed by the output of `sha256sum {}`",
+                    cost.sha256,
+                    lexically_normal(&path.parent().unwrap_or(Path::new("")).join(&cost.prices))
+                        .display()
+                ),
+            ));
+        }
+
         Ok(Criteria {
             path: path.to_path_buf(),
             version: file.version,
@@ -398,6 +456,7 @@ impl Criteria {
             must_pass: file.must_pass,
             compare,
             judge,
+            cost: file.cost,
         })
     }
 
@@ -408,6 +467,14 @@ impl Criteria {
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."))
             .to_path_buf()
+    }
+
+    /// The price file `[cost]` pins, resolved against the criteria file's folder.
+    pub fn prices_path(&self) -> Option<PathBuf> {
+        let base = self.path.parent().unwrap_or(Path::new(""));
+        self.cost
+            .as_ref()
+            .map(|c| lexically_normal(&base.join(&c.prices)))
     }
 
     /// The golden file the criteria pins, resolved against the criteria file's folder.
@@ -540,5 +607,32 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("version"), "{err}");
+    }
+
+    const COST: &str = "[cost]\nprices = \"prices.json\"\nsha256 = \"sha256:1111111111111111111111111111111111111111111111111111111111111111\"\n";
+
+    #[test]
+    fn cost_gate_needs_prices_and_no_tag() {
+        let c = parse(&format!(
+            "{COST}[[gates]]\nmetric = \"cost_usd\"\nmax = 2.0\n"
+        ))
+        .unwrap();
+        assert_eq!(c.gates[0].metric, Metric::CostUsd);
+        assert_eq!(c.gates[0].max, Some(2.0));
+        assert_eq!(c.prices_path(), Some(PathBuf::from("prices.json")));
+        let err = parse("[[gates]]\nmetric = \"cost_usd\"\nmax = 2.0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("[cost] prices"), "{err}");
+        let err = parse(&format!(
+            "{COST}[[gates]]\nmetric = \"cost_usd\"\ntag = \"x\"\nmax = 2.0\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("whole run"), "{err}");
+        let err = parse("[cost]\nprices = \"p.json\"\nsha256 = \"abc\"\n[[gates]]\nmetric = \"pass_rate\"\nmin = 1.0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("sha256sum"), "{err}");
     }
 }

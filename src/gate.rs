@@ -24,6 +24,29 @@ pub struct Sample {
     pub scores: Option<Vec<SlotScore>>,
     /// Why it failed, kept only for failing samples.
     pub failure: Option<Box<Failure>>,
+    /// Tokens and cost of its calls (the candidate's and its judges').
+    pub usage: Usage,
+}
+
+/// The tokens of one sample's calls (candidate and judge), summed, and their cost.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Usage {
+    /// Summed over the calls that report token counts.
+    pub tokens_in: u64,
+    pub tokens_out: u64,
+    /// USD, or why it could not be priced (no price file, a model with no price, a call
+    /// without token counts).
+    pub cost: std::result::Result<f64, Box<str>>,
+}
+
+impl Default for Usage {
+    fn default() -> Self {
+        Usage {
+            tokens_in: 0,
+            tokens_out: 0,
+            cost: Err("no price file: add [cost] prices to the criteria".into()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -121,6 +144,17 @@ pub struct Summary {
     pub p50_latency_ms: Option<u64>,
     pub p95_latency_ms: Option<u64>,
     pub max_latency_ms: Option<u64>,
+    /// Tokens of every call, candidate and judge (calls without counts add nothing).
+    #[serde(default)]
+    pub tokens_in: u64,
+    #[serde(default)]
+    pub tokens_out: u64,
+    /// The run's cost in USD from `[cost] prices`; None when any call could not be priced.
+    #[serde(default)]
+    pub cost_usd: Option<f64>,
+    /// Why `cost_usd` is None.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_unavailable: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -310,8 +344,18 @@ impl Judge<'_> {
                     latencies.len(),
                 )
             }
+            // Fails closed: one call that could not be priced leaves the run unmeasured.
+            Metric::CostUsd => (run_cost(self.samples).ok(), None, self.samples.len()),
         }
     }
+}
+
+/// The run's cost in USD, or why it could not be priced (the first reason met).
+pub fn run_cost(samples: &[Sample]) -> std::result::Result<f64, String> {
+    samples.iter().try_fold(0.0, |sum, s| match &s.usage.cost {
+        Ok(cost) => Ok(sum + cost),
+        Err(why) => Err(why.to_string()),
+    })
 }
 
 /// The interval of a pass rate measured on `passes` (one per sample, `cases` its case), or
@@ -575,6 +619,7 @@ fn summarize(samples: &[Sample]) -> Summary {
         .map(|s| s.latency_ms)
         .collect();
     latencies.sort_unstable();
+    let cost = run_cost(samples);
     Summary {
         samples: samples.len(),
         passed,
@@ -584,6 +629,10 @@ fn summarize(samples: &[Sample]) -> Summary {
         p50_latency_ms: percentile(&latencies, 50),
         p95_latency_ms: percentile(&latencies, 95),
         max_latency_ms: latencies.last().copied(),
+        tokens_in: samples.iter().map(|s| s.usage.tokens_in).sum(),
+        tokens_out: samples.iter().map(|s| s.usage.tokens_out).sum(),
+        cost_usd: cost.as_ref().ok().copied(),
+        cost_unavailable: cost.err(),
     }
 }
 
@@ -735,6 +784,7 @@ mod tests {
             must_pass: must_pass.iter().map(|m| m.to_string()).collect(),
             compare: None,
             judge: Default::default(),
+            cost: None,
         }
     }
 
@@ -777,6 +827,7 @@ mod tests {
                     output: "nope".into(),
                 })
             }),
+            usage: Usage::default(),
         }
     }
 
@@ -792,6 +843,7 @@ mod tests {
                 reasons: vec!["timeout".into()],
                 output: String::new(),
             })),
+            usage: Usage::default(),
         }
     }
 
@@ -1185,5 +1237,55 @@ mod tests {
         assert_eq!(percentile(&[7], 95), Some(7));
         assert_eq!(percentile(&[], 50), None);
         assert_eq!(percentile(&[1, 2, 3, 4], 50), Some(2));
+    }
+
+    fn priced(case: usize, cost: std::result::Result<f64, &str>) -> Sample {
+        let mut s = sample(case, 0, true, 10);
+        s.usage = Usage {
+            tokens_in: 10,
+            tokens_out: 5,
+            cost: cost.map_err(Into::into),
+        };
+        s
+    }
+
+    #[test]
+    fn cost_gate_sums_the_run_and_tests_max() {
+        let samples = vec![priced(0, Ok(0.75)), priced(1, Ok(1.25))];
+        let run = |max: f64| {
+            judge(
+                &criteria(vec![gate("cost_usd", None, None, Some(max))], &[]),
+                &plain(2),
+                &scorers(2),
+                1,
+                &samples,
+            )
+        };
+        let at = run(2.0);
+        assert_eq!(at.gates[0].value, Some(2.0));
+        assert!(at.gates[0].passed);
+        assert_eq!(at.summary.cost_usd, Some(2.0));
+        assert_eq!((at.summary.tokens_in, at.summary.tokens_out), (20, 10));
+        assert!(!run(1.99).gates[0].passed);
+    }
+
+    #[test]
+    fn cost_gate_fails_closed_on_an_unpriced_call() {
+        let samples = vec![
+            priced(0, Ok(0.1)),
+            priced(1, Err("model \"x\" has no price in the price file")),
+        ];
+        let j = judge(
+            &criteria(vec![gate("cost_usd", None, None, Some(100.0))], &[]),
+            &plain(2),
+            &scorers(2),
+            1,
+            &samples,
+        );
+        assert_eq!(j.gates[0].value, None);
+        assert!(!j.gates[0].passed);
+        assert_eq!(j.verdict, Verdict::Fail);
+        assert_eq!(j.summary.cost_usd, None);
+        assert!(j.summary.cost_unavailable.unwrap().contains("no price"));
     }
 }

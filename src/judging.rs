@@ -6,9 +6,10 @@
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
+use crate::cost::Prices;
 use crate::criteria::{Criteria, Metric};
 use crate::error::{Error, Location, Result};
-use crate::gate::{self, Failure, Sample, SlotScore};
+use crate::gate::{self, Failure, Sample, SlotScore, Usage};
 use crate::golden::GoldenSet;
 use crate::project::Project;
 use crate::rundir::calls::{CallReader, CallRecord, ReadMode};
@@ -24,6 +25,8 @@ pub struct Judging {
     pub criteria: Criteria,
     pub golden: GoldenSet,
     pub scorers: ScorerSet,
+    /// The prices `[cost]` pins (hash checked); None without `[cost]`.
+    pub prices: Option<Prices>,
     /// Each case as a `command` scorer reads it; empty when no scorer runs a program.
     cases_json: Vec<serde_json::Value>,
 }
@@ -47,6 +50,10 @@ impl Judging {
                 ),
             ));
         }
+        let prices = match (&criteria.cost, criteria.prices_path()) {
+            (Some(pin), Some(path)) => Some(Prices::load(&path, &pin.sha256, &criteria.path)?),
+            _ => None,
+        };
         let scorers = compile_scorers(&criteria, &golden)?;
         check_gates(&criteria, &golden, &scorers)?;
         let runs_programs =
@@ -71,6 +78,7 @@ impl Judging {
             criteria,
             golden,
             scorers,
+            prices,
             cases_json,
         })
     }
@@ -159,7 +167,39 @@ impl Judging {
                     output: snippet(&record.output, FAILING_OUTPUT_CHARS),
                 })
             }),
+            usage: self.usage(record),
         }
+    }
+
+    /// The tokens of a record's calls (candidate and judges) and their cost.
+    fn usage(&self, record: &CallRecord) -> Usage {
+        let calls = std::iter::once((&record.model, record.tokens_in, record.tokens_out)).chain(
+            record
+                .judge_calls
+                .iter()
+                .map(|j| (&j.model, j.tokens_in, j.tokens_out)),
+        );
+        let mut usage = Usage {
+            tokens_in: 0,
+            tokens_out: 0,
+            cost: Ok(0.0),
+        };
+        for (model, tokens_in, tokens_out) in calls {
+            usage.tokens_in += tokens_in.unwrap_or(0);
+            usage.tokens_out += tokens_out.unwrap_or(0);
+            let cost = match &self.prices {
+                None => Err("no price file: add [cost] prices to the criteria".to_string()),
+                Some(prices) => prices.call_cost(model, tokens_in, tokens_out).map_err(|e| {
+                    format!("case {:?} repeat {}: {e}", record.case_id, record.repeat)
+                }),
+            };
+            usage.cost = match (usage.cost, cost) {
+                (Ok(sum), Ok(c)) => Ok(sum + c),
+                (Err(e), _) => Err(e),
+                (Ok(_), Err(e)) => Err(e.into()),
+            };
+        }
+        usage
     }
 
     /// Reads the calls `manifest`'s run recorded in `run_dir`, checks that each line is that

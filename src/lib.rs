@@ -8,6 +8,7 @@ pub mod backend;
 pub mod cli;
 pub mod commands;
 pub mod compare;
+pub mod cost;
 pub mod criteria;
 pub mod digest;
 pub mod error;

@@ -176,6 +176,17 @@ pub fn summary(report: &Report, run_dir: &str) -> String {
         s.p50_latency_ms.map_or("n/a".into(), |v| format!("{v} ms")),
         s.p95_latency_ms.map_or("n/a".into(), |v| format!("{v} ms")),
     );
+    let _ = writeln!(
+        out,
+        "tokens    {} in, {} out; cost {}",
+        s.tokens_in,
+        s.tokens_out,
+        match (s.cost_usd, &s.cost_unavailable) {
+            (Some(usd), _) => format!("${usd:.6}"),
+            (None, Some(why)) => format!("n/a ({})", inline(why)),
+            (None, None) => "n/a".into(),
+        }
+    );
 
     if !j.failing_cases.is_empty() {
         let shown = j.failing_cases.len().min(MAX_FAILING_SHOWN);

@@ -485,6 +485,10 @@ pub(crate) mod tests {
                     p50_latency_ms: Some(7),
                     p95_latency_ms: Some(25),
                     max_latency_ms: Some(25),
+                    tokens_in: 0,
+                    tokens_out: 0,
+                    cost_usd: None,
+                    cost_unavailable: None,
                 },
                 scorers: vec![
                     ScorerAggregate {

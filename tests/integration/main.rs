@@ -8,6 +8,7 @@ mod support;
 mod command_backend;
 mod command_scorer;
 mod compare;
+mod cost;
 mod csv_sets;
 mod defaults;
 mod demo;

@@ -34,9 +34,10 @@ pub struct Usage {
     /// Summed over the calls that report token counts.
     pub tokens_in: u64,
     pub tokens_out: u64,
-    /// USD, or why it could not be priced (no price file, a model with no price, a call
-    /// without token counts).
-    pub cost: std::result::Result<f64, Box<str>>,
+    /// USD, or why it could not be priced: `None` for no price file (the common case,
+    /// kept free of a per-sample allocation), else a model with no price or a call without
+    /// token counts.
+    pub cost: std::result::Result<f64, Option<Box<str>>>,
 }
 
 impl Default for Usage {
@@ -44,7 +45,7 @@ impl Default for Usage {
         Usage {
             tokens_in: 0,
             tokens_out: 0,
-            cost: Err("no price file: add [cost] prices to the criteria".into()),
+            cost: Err(None),
         }
     }
 }
@@ -350,11 +351,14 @@ impl Judge<'_> {
     }
 }
 
+const NO_PRICE_FILE: &str = "no price file: add [cost] prices to the criteria";
+
 /// The run's cost in USD, or why it could not be priced (the first reason met).
 pub fn run_cost(samples: &[Sample]) -> std::result::Result<f64, String> {
     samples.iter().try_fold(0.0, |sum, s| match &s.usage.cost {
         Ok(cost) => Ok(sum + cost),
-        Err(why) => Err(why.to_string()),
+        Err(Some(why)) => Err(why.to_string()),
+        Err(None) => Err(NO_PRICE_FILE.to_string()),
     })
 }
 
@@ -1244,7 +1248,7 @@ mod tests {
         s.usage = Usage {
             tokens_in: 10,
             tokens_out: 5,
-            cost: cost.map_err(Into::into),
+            cost: cost.map_err(|why| Some(why.into())),
         };
         s
     }

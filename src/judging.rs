@@ -187,17 +187,18 @@ impl Judging {
         for (model, tokens_in, tokens_out) in calls {
             usage.tokens_in += tokens_in.unwrap_or(0);
             usage.tokens_out += tokens_out.unwrap_or(0);
-            let cost = match &self.prices {
-                None => Err("no price file: add [cost] prices to the criteria".to_string()),
-                Some(prices) => prices.call_cost(model, tokens_in, tokens_out).map_err(|e| {
-                    format!("case {:?} repeat {}: {e}", record.case_id, record.repeat)
-                }),
+            let Some(prices) = &self.prices else {
+                usage.cost = Err(None);
+                continue;
             };
-            usage.cost = match (usage.cost, cost) {
-                (Ok(sum), Ok(c)) => Ok(sum + c),
-                (Err(e), _) => Err(e),
-                (Ok(_), Err(e)) => Err(e.into()),
-            };
+            if let Ok(sum) = usage.cost {
+                usage.cost = match prices.call_cost(model, tokens_in, tokens_out) {
+                    Ok(cost) => Ok(sum + cost),
+                    Err(e) => Err(Some(
+                        format!("case {:?} repeat {}: {e}", record.case_id, record.repeat).into(),
+                    )),
+                };
+            }
         }
         usage
     }

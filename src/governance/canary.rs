@@ -6,9 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::policy::Decision;
 use super::promote::candidate;
-use super::{Governance, actor, note, read_prompt, tampered};
+use super::{Governance, actor, read_prompt, tampered};
 use crate::digest;
 use crate::error::{Error, Result};
 use crate::exit::Outcome;
@@ -82,19 +81,11 @@ pub fn canary(cwd: &Path, req: &CanaryRequest) -> Result<Outcome> {
         ));
         return Ok(Outcome::Passed);
     }
-    let approvals = match candidate.decide(&gov, state, env, env_index, &actor) {
-        Decision::Allowed { approvals } => approvals,
-        Decision::Refused(refusals) => {
-            for refusal in &refusals {
-                note(&format!("refused: {refusal}"));
-            }
-            note(&format!(
-                "promptgate: {} {} was not canaried in {env}; nothing was recorded",
-                prompt.id,
-                prompt.short_version()
-            ));
-            return Ok(Outcome::Failed);
-        }
+    let not_done = format!("was not canaried in {env}");
+    let Some(approvals) =
+        candidate.approvals_or_refuse(&gov, state, env, env_index, &actor, &not_done)
+    else {
+        return Ok(Outcome::Failed);
     };
     gov.store_prompt(&prompt.version, &candidate.bytes)?;
     let entry = locked.append(NewEntry {

@@ -16,7 +16,6 @@ use crate::judging::Judging;
 use crate::ledger::{self, Action, NewEntry, Reading, State};
 use crate::prompt::Prompt;
 use crate::report::terminal::print_stdout;
-use crate::rundir::calls::{self, ReadMode};
 use crate::rundir::{self, Manifest, Report, Status};
 
 pub struct PromoteRequest {
@@ -92,18 +91,7 @@ fn judge_again(gov: &Governance, dir: &Path, manifest: &Manifest) -> Result<Reju
             verdict: None,
         });
     }
-    let (mut samples, _) = judging.read_run(manifest, dir, ReadMode::Strict, |_, _| {})?;
-    Judging::require_complete(
-        samples.len(),
-        judging.golden.cases.len() * manifest.repeats as usize,
-        &dir.join(calls::FILE_NAME),
-    )?;
-    let report = judging.judge(
-        &manifest.run_id,
-        identity.clone(),
-        manifest.repeats,
-        &mut samples,
-    );
+    let report = judging.rejudge(manifest, dir, identity.clone(), |_, _| {})?;
     Ok(Rejudgement {
         judging: Ok(judging),
         verdict: Some(report.judgement.verdict),
@@ -136,6 +124,34 @@ pub(super) fn candidate(gov: &Governance, prompt: &Path, evidence: &Path) -> Res
 impl Candidate {
     /// The policy's decision on putting this version in `env` (the `env_index`th
     /// environment) by `actor`, on the state of the whole ledger.
+    /// The approvals to record when the policy allows this step, else `None` after printing
+    /// every failed condition and that nothing was recorded (`not_done`: "was not promoted
+    /// to prod").
+    pub(super) fn approvals_or_refuse(
+        &self,
+        gov: &Governance,
+        state: &State,
+        env: &str,
+        env_index: usize,
+        actor: &str,
+        not_done: &str,
+    ) -> Option<Vec<String>> {
+        match self.decide(gov, state, env, env_index, actor) {
+            Decision::Allowed { approvals } => Some(approvals),
+            Decision::Refused(refusals) => {
+                for refusal in &refusals {
+                    note(&format!("refused: {refusal}"));
+                }
+                note(&format!(
+                    "promptgate: {} {} {not_done}; nothing was recorded",
+                    self.prompt.id,
+                    self.prompt.short_version()
+                ));
+                None
+            }
+        }
+    }
+
     pub(super) fn decide(
         &self,
         gov: &Governance,
@@ -227,19 +243,11 @@ pub fn promote(cwd: &Path, req: &PromoteRequest) -> Result<Outcome> {
         ));
         return Ok(Outcome::Passed);
     }
-    let approvals = match candidate.decide(&gov, state, env, env_index, &actor) {
-        Decision::Allowed { approvals } => approvals,
-        Decision::Refused(refusals) => {
-            for refusal in &refusals {
-                note(&format!("refused: {refusal}"));
-            }
-            note(&format!(
-                "promptgate: {} {} was not promoted to {env}; nothing was recorded",
-                prompt.id,
-                prompt.short_version()
-            ));
-            return Ok(Outcome::Failed);
-        }
+    let not_done = format!("was not promoted to {env}");
+    let Some(approvals) =
+        candidate.approvals_or_refuse(&gov, state, env, env_index, &actor, &not_done)
+    else {
+        return Ok(Outcome::Failed);
     };
     gov.store_prompt(&prompt.version, &candidate.bytes)?;
     let entry = locked.append(NewEntry {

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use crate::backend::Request;
+use crate::backend::{Backend, Request, Response};
 use crate::digest;
 use crate::error::{Error, Location, Result};
 use crate::gate::Sample;
@@ -100,10 +100,6 @@ async fn call_one(
             repeat,
         )
     });
-    let cached = match (&plan.cache, &cache_key) {
-        (Some(cache), Some(key)) => cache.get(key),
-        _ => None,
-    };
     let mut record = CallRecord {
         ts: String::new(),
         run_id: run_id.to_string(),
@@ -117,44 +113,30 @@ async fn call_one(
         tokens_in: None,
         tokens_out: None,
         attempts: 0,
-        cached: cached.is_some(),
+        cached: false,
         error: None,
         output: String::new(),
         scores: Vec::new(),
         judge_calls: Vec::new(),
     };
-    let response = match cached {
-        Some(entry) => {
-            let (response, latency_ms) = entry.response();
-            record.latency_ms = latency_ms;
-            response
-        }
-        None => {
-            let attempted = plan.policy.call(&plan.backend, &request, on_retry).await?;
-            record.attempts = attempted.attempts;
-            record.latency_ms = attempted.latency.as_millis() as u64;
-            match attempted.result {
-                Ok(response) => {
-                    if let (Some(cache), Some(key)) = (&plan.cache, &cache_key) {
-                        cache.put(
-                            key,
-                            &cache::Entry {
-                                output: response.output.clone(),
-                                tokens_in: response.tokens_in,
-                                tokens_out: response.tokens_out,
-                                model: response.model.clone(),
-                                latency_ms: record.latency_ms,
-                            },
-                        );
-                    }
-                    response
-                }
-                Err(reason) => {
-                    record.ts = rundir::now_rfc3339();
-                    record.error = Some(reason);
-                    return Ok(record);
-                }
-            }
+    let answered = call_through_cache(
+        plan,
+        &plan.backend,
+        plan.cache.as_ref(),
+        cache_key.as_deref(),
+        &request,
+        on_retry,
+    )
+    .await?;
+    record.attempts = answered.attempts;
+    record.latency_ms = answered.latency_ms;
+    record.cached = answered.cached;
+    let response = match answered.result {
+        Ok(response) => response,
+        Err(reason) => {
+            record.ts = rundir::now_rfc3339();
+            record.error = Some(reason);
+            return Ok(record);
         }
     };
     for scorer in plan.judging.scorers.for_case(case_index) {
@@ -259,42 +241,23 @@ async fn judge_one(
             repeat,
         )
     });
-    let response = match (&judge.cache, &key) {
-        (Some(cache), Some(key)) => cache.get(key),
-        _ => None,
-    };
-    let response = match response {
-        Some(entry) => {
-            call.cached = true;
-            let (response, latency_ms) = entry.response();
-            call.latency_ms = latency_ms;
-            response
-        }
-        None => {
-            let attempted = plan.policy.call(&judge.backend, &request, on_retry).await?;
-            call.attempts = attempted.attempts;
-            call.latency_ms = attempted.latency.as_millis() as u64;
-            match attempted.result {
-                Ok(response) => {
-                    if let (Some(cache), Some(key)) = (&judge.cache, &key) {
-                        cache.put(
-                            key,
-                            &cache::Entry {
-                                output: response.output.clone(),
-                                tokens_in: response.tokens_in,
-                                tokens_out: response.tokens_out,
-                                model: response.model.clone(),
-                                latency_ms: call.latency_ms,
-                            },
-                        );
-                    }
-                    response
-                }
-                Err(reason) => {
-                    call.error = Some(reason);
-                    return Ok(call);
-                }
-            }
+    let answered = call_through_cache(
+        plan,
+        &judge.backend,
+        judge.cache.as_ref(),
+        key.as_deref(),
+        &request,
+        on_retry,
+    )
+    .await?;
+    call.attempts = answered.attempts;
+    call.latency_ms = answered.latency_ms;
+    call.cached = answered.cached;
+    let response = match answered.result {
+        Ok(response) => response,
+        Err(reason) => {
+            call.error = Some(reason);
+            return Ok(call);
         }
     };
     call.model = response.model;
@@ -303,6 +266,59 @@ async fn judge_one(
     call.tokens_out = response.tokens_out;
     call.answer = response.output;
     Ok(call)
+}
+
+/// A call answered from the cache, or made through the run's call policy (retries, pacing,
+/// timeout) and then cached: the candidate's and each judge's alike.
+struct Answered {
+    /// The response, or why the call failed for good.
+    result: std::result::Result<Response, String>,
+    attempts: u32,
+    latency_ms: u64,
+    cached: bool,
+}
+
+async fn call_through_cache(
+    plan: &RunPlan,
+    backend: &Backend,
+    cache: Option<&Cache>,
+    key: Option<&str>,
+    request: &Request<'_>,
+    on_retry: &mut (dyn FnMut(u32, &str, Duration) + Send),
+) -> Result<Answered> {
+    let hit = match (cache, key) {
+        (Some(cache), Some(key)) => cache.get(key),
+        _ => None,
+    };
+    if let Some(entry) = hit {
+        let (response, latency_ms) = entry.response();
+        return Ok(Answered {
+            result: Ok(response),
+            attempts: 0,
+            latency_ms,
+            cached: true,
+        });
+    }
+    let attempted = plan.policy.call(backend, request, on_retry).await?;
+    let latency_ms = attempted.latency.as_millis() as u64;
+    if let (Ok(response), Some(cache), Some(key)) = (&attempted.result, cache, key) {
+        cache.put(
+            key,
+            &cache::Entry {
+                output: response.output.clone(),
+                tokens_in: response.tokens_in,
+                tokens_out: response.tokens_out,
+                model: response.model.clone(),
+                latency_ms,
+            },
+        );
+    }
+    Ok(Answered {
+        result: attempted.result,
+        attempts: attempted.attempts,
+        latency_ms,
+        cached: false,
+    })
 }
 
 /// What the workers share: the queue position, the stop flag, and the count of calls that
